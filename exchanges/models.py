@@ -1,0 +1,79 @@
+"""Exchange accounts and their cached market rules. Paper exchange state lives in paper_models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from trading.core.types import MarketRules
+
+from .paper_models import PaperBalance, PaperOrder, PaperPrice  # noqa: F401 - registered models
+
+PRICE = {"max_digits": 30, "decimal_places": 12}
+
+
+class Venue(models.TextChoices):
+    PAPER = "paper", "Paper (built-in)"
+    BINANCE = "binance", "Binance"
+    BYBIT = "bybit", "Bybit"
+    OKX = "okx", "OKX"
+    KUCOIN = "kucoin", "KuCoin"
+    MEXC = "mexc", "MEXC"
+    GATE = "gate", "Gate.io"
+
+
+class MarketType(models.TextChoices):
+    SPOT = "spot", "Spot"
+    SWAP = "swap", "USDT-margined perpetual"
+
+
+class ExchangeAccount(models.Model):
+    label = models.SlugField(max_length=40, unique=True)
+    venue = models.CharField(max_length=16, choices=Venue.choices, default=Venue.PAPER)
+    market_type = models.CharField(max_length=8, choices=MarketType.choices, default=MarketType.SPOT)
+    enabled = models.BooleanField(default=True)
+    # Set when auth fails or funds run out: no new entries until the operator clears it.
+    entries_blocked_reason = models.CharField(max_length=200, blank=True)
+    markets_synced_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.venue})"
+
+
+class MarketRule(models.Model):
+    """Precision filters of one market, as last loaded from the venue."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="market_rules")
+    symbol = models.CharField(max_length=40)  # unified "BTC/USDT"
+    exchange_symbol = models.CharField(max_length=40)  # venue spelling "BTCUSDT"
+    tick_size = models.DecimalField(**PRICE)
+    step_size = models.DecimalField(**PRICE)
+    min_qty = models.DecimalField(default=Decimal(0), **PRICE)
+    min_notional = models.DecimalField(default=Decimal(0), **PRICE)
+    max_qty = models.DecimalField(null=True, blank=True, **PRICE)
+    active = models.BooleanField(default=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="uniq_market_rule")]
+        indexes = [models.Index(fields=["account", "exchange_symbol"])]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} tick {self.tick_size} step {self.step_size}"
+
+    def to_rules(self) -> MarketRules:
+        return MarketRules(
+            symbol=self.symbol,
+            tick_size=self.tick_size.normalize(),
+            step_size=self.step_size.normalize(),
+            min_qty=self.min_qty.normalize(),
+            min_notional=self.min_notional.normalize(),
+            max_qty=self.max_qty.normalize() if self.max_qty is not None else None,
+        )

@@ -1,0 +1,344 @@
+"""The paper exchange: a peer ExchangeAdapter backed by the database, not an `if dry_run`.
+
+Markets come from the bundled Binance spot catalog (ccxt's own parser), filters are enforced
+like Binance's PRICE_FILTER / LOT_SIZE / NOTIONAL, and every order, balance and last price is a
+row, so a restart loses nothing. The matching rules live in `exchanges/core/paper_matching.py`;
+this class only loads rows, applies those rules and saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db import transaction
+
+from trading.core.precision import order_violations
+from trading.core.types import MarketRules, OrderSide
+
+from .core import paper_matching as pm
+from .core.adapter import (
+    Balance,
+    InsufficientFunds,
+    InvalidOrder,
+    MarketCatalog,
+    OrderNotFound,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+)
+from .markets import load_binance_spot_catalog, plain
+from .models import ExchangeAccount
+from .paper_models import PaperBalance, PaperOrder, PaperPrice
+
+SEED_ASSET = "USDT"
+_DB_QUANTUM = Decimal("1E-12")  # the columns' 12 decimal places
+
+
+class PaperExchange:
+    """Simulated spot venue for one ExchangeAccount. Implements ExchangeAdapter."""
+
+    venue = "paper"
+
+    def __init__(
+        self,
+        account: ExchangeAccount,
+        *,
+        fee_percent: Decimal,
+        partial_fill_ratio: Decimal,
+        starting_balance_usdt: Decimal,
+        clock: Callable[[], datetime],
+        catalog_loader: Callable[[], MarketCatalog] = load_binance_spot_catalog,
+    ) -> None:
+        if fee_percent < 0:
+            raise ValueError(f"fee_percent must be >= 0, got {fee_percent}")
+        self.account = account
+        self.fee_percent = fee_percent
+        self.partial_fill_ratio = pm.check_ratio(partial_fill_ratio)
+        self.starting_balance_usdt = starting_balance_usdt
+        self._clock = clock
+        self._catalog_loader = catalog_loader
+        self._catalog: MarketCatalog | None = None
+
+    # ---- ExchangeAdapter ------------------------------------------------------------------
+
+    def load_markets(self) -> MarketCatalog:
+        if self._catalog is None:
+            self._catalog = self._catalog_loader()
+        return self._catalog
+
+    def create_order(self, request: OrderRequest) -> OrderReport:
+        """Validate, reserve funds, and fill at once if marketable; otherwise rest and lock.
+
+        A duplicate client_order_id returns the existing order's report unchanged. Real venues
+        reject duplicates instead; the engine always looks an order up by client id before
+        (re)sending, so both behaviours lead to the same outcome.
+        `reduce_only` is ignored: it has no meaning on spot.
+        """
+        with transaction.atomic():
+            existing = self._order_row(request.client_order_id)
+            if existing is not None:
+                return _report(existing)
+            rules = self._rules(request.symbol)
+            current = self._price_of(request.symbol)
+            check_price = self._check_price(request, current)
+            violations = order_violations(check_price, request.qty, rules)
+            if violations:
+                raise InvalidOrder(f"{request.symbol}: " + "; ".join(v.message for v in violations))
+
+            base, quote = pm.split_symbol(request.symbol)
+            self._ensure_seeded()
+            balances = self._balances_for_update(base, quote)
+            shortfall = pm.funds_shortfall(
+                request.side,
+                request.qty,
+                check_price,
+                self.fee_percent,
+                free_base=balances[base].free,
+                free_quote=balances[quote].free,
+            )
+            if shortfall > 0:
+                asset = quote if request.side is OrderSide.BUY else base
+                raise InsufficientFunds(f"{request.symbol}: {plain(shortfall)} {asset} short for this order")
+
+            now = self._clock()
+            row = PaperOrder.objects.create(
+                account=self.account,
+                client_order_id=request.client_order_id,
+                exchange_order_id="",
+                symbol=request.symbol,
+                side=request.side.value,
+                type=request.type.value,
+                status=OrderStatus.OPEN.value,
+                qty=request.qty,
+                price=request.price if request.type is OrderType.LIMIT else None,
+                created_at=now,
+                updated_at=now,
+            )
+            row.exchange_order_id = f"P{row.pk:06d}"
+            if current is not None:
+                fill = pm.decide_fill(
+                    _match_order(row),
+                    current,
+                    step_size=rules.step_size,
+                    partial_fill_ratio=self.partial_fill_ratio,
+                    at_placement=True,
+                )
+                if fill is not None:
+                    self._apply_fill(row, fill, balances[base], balances[quote])
+            self._relock(row, balances[base], balances[quote])
+            row.save()
+            _save_balances(balances)
+            return _report(row)
+
+    def cancel_order(self, client_order_id: str, symbol: str) -> OrderReport:
+        """Cancel a resting order and release its funds; a done order's report comes back unchanged."""
+        with transaction.atomic():
+            row = self._order_row(client_order_id, for_update=True)
+            if row is None:
+                raise OrderNotFound(f"no paper order {client_order_id!r}")
+            if row.status != OrderStatus.OPEN:
+                return _report(row)
+            base, quote = pm.split_symbol(row.symbol)
+            balances = self._balances_for_update(base, quote)
+            row.status = OrderStatus.CANCELLED.value
+            row.updated_at = self._clock()
+            self._relock(row, balances[base], balances[quote])
+            row.save()
+            _save_balances(balances)
+            return _report(row)
+
+    def fetch_order(self, client_order_id: str, symbol: str) -> OrderReport | None:
+        # Client ids are unique per account, so the symbol is not needed to find the order.
+        row = self._order_row(client_order_id)
+        return _report(row) if row is not None else None
+
+    def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        rows = PaperOrder.objects.filter(account=self.account, status=OrderStatus.OPEN.value)
+        if symbol is not None:
+            rows = rows.filter(symbol=symbol)
+        return [_report(row) for row in rows.order_by("created_at", "id")]
+
+    def fetch_prices(self, symbols: list[str]) -> dict[str, Decimal]:
+        rows = PaperPrice.objects.filter(account=self.account, symbol__in=symbols)
+        return {row.symbol: plain(row.price) for row in rows}
+
+    def fetch_balance(self) -> dict[str, Balance]:
+        """Every asset's balance; the first call seeds `starting_balance_usdt` USDT."""
+        with transaction.atomic():
+            self._ensure_seeded()
+        rows = PaperBalance.objects.filter(account=self.account).order_by("asset")
+        return {row.asset: Balance(row.asset, plain(row.free), plain(row.locked)) for row in rows}
+
+    def hint_price(self, symbol: str, price: Decimal) -> None:
+        """Seed a symbol's price from a signal if it has none yet. Never matches orders."""
+        if price <= 0:
+            return
+        PaperPrice.objects.get_or_create(
+            account=self.account,
+            symbol=symbol,
+            defaults={"price": self._on_grid(symbol, price), "updated_at": self._clock()},
+        )
+
+    # ---- paper-only: the price feed drives matching ---------------------------------------
+
+    def set_price(self, symbol: str, price: Decimal) -> list[OrderReport]:
+        """Record the last price and match every resting order of the symbol against it.
+
+        The price is put on the market's tick grid first (a venue's trades always are).
+        Returns the reports of the orders that filled (partly or fully), oldest first.
+        """
+        if price <= 0:
+            raise InvalidOrder(f"{symbol}: price must be positive, got {price}")
+        price = self._on_grid(symbol, price)
+        now = self._clock()
+        with transaction.atomic():
+            PaperPrice.objects.update_or_create(
+                account=self.account, symbol=symbol, defaults={"price": price, "updated_at": now}
+            )
+            rows = list(
+                PaperOrder.objects.select_for_update()
+                .filter(account=self.account, symbol=symbol, status=OrderStatus.OPEN.value)
+                .order_by("created_at", "id")
+            )
+            if not rows:
+                return []
+            # A market that went inactive after the order was placed still matches its orders.
+            rules = self.load_markets().rules.get(symbol)
+            step_size = rules.step_size if rules is not None else Decimal(0)
+            base, quote = pm.split_symbol(symbol)
+            balances = self._balances_for_update(base, quote)
+            changed: list[OrderReport] = []
+            for row in rows:
+                fill = pm.decide_fill(
+                    _match_order(row),
+                    price,
+                    step_size=step_size,
+                    partial_fill_ratio=self.partial_fill_ratio,
+                    at_placement=False,
+                )
+                if fill is None:
+                    continue
+                row.updated_at = now
+                self._apply_fill(row, fill, balances[base], balances[quote])
+                self._relock(row, balances[base], balances[quote])
+                row.save()
+                changed.append(_report(row))
+            _save_balances(balances)
+            return changed
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _rules(self, symbol: str) -> MarketRules:
+        catalog = self.load_markets()
+        rules = catalog.rules.get(symbol)
+        if rules is not None:
+            return rules
+        if symbol in catalog.by_exchange_symbol.values():
+            raise InvalidOrder(f"{symbol} is not trading on this venue (inactive market)")
+        raise InvalidOrder(f"unknown symbol {symbol!r}")
+
+    def _check_price(self, request: OrderRequest, current: Decimal | None) -> Decimal:
+        """The price the filters judge: the limit, or the current price for a market order."""
+        if request.type is OrderType.LIMIT:
+            if request.price is None or request.price <= 0:
+                raise InvalidOrder(f"{request.symbol}: a limit order needs a positive price")
+            return request.price
+        if current is None:
+            raise InvalidOrder(f"no price for {request.symbol} yet")
+        return current
+
+    def _on_grid(self, symbol: str, price: Decimal) -> Decimal:
+        rules = self.load_markets().rules.get(symbol)
+        if rules is None or rules.tick_size <= 0:
+            return plain(price.quantize(_DB_QUANTUM))
+        ticks = (price / rules.tick_size).to_integral_value(rounding=ROUND_HALF_EVEN)
+        return plain(max(ticks, Decimal(1)) * rules.tick_size)
+
+    def _price_of(self, symbol: str) -> Decimal | None:
+        row = PaperPrice.objects.filter(account=self.account, symbol=symbol).first()
+        return plain(row.price) if row is not None else None
+
+    def _order_row(self, client_order_id: str, *, for_update: bool = False) -> PaperOrder | None:
+        rows = PaperOrder.objects.filter(account=self.account, client_order_id=client_order_id)
+        if for_update:
+            rows = rows.select_for_update()
+        return rows.first()
+
+    def _ensure_seeded(self) -> None:
+        # "First use" means the account has no balance rows at all; an emptied USDT row stays.
+        if not PaperBalance.objects.filter(account=self.account).exists():
+            PaperBalance.objects.create(
+                account=self.account, asset=SEED_ASSET, free=self.starting_balance_usdt
+            )
+
+    def _balances_for_update(self, *assets: str) -> dict[str, PaperBalance]:
+        rows = {
+            row.asset: row
+            for row in PaperBalance.objects.select_for_update().filter(account=self.account, asset__in=assets)
+        }
+        for asset in assets:
+            if asset not in rows:
+                rows[asset] = PaperBalance.objects.create(account=self.account, asset=asset)
+        return rows
+
+    def _apply_fill(self, row: PaperOrder, fill: pm.Fill, base: PaperBalance, quote: PaperBalance) -> None:
+        fee = pm.fee_for(fill.notional, self.fee_percent)
+        change = pm.balance_change(OrderSide(row.side), fill, fee)
+        base.free += change.base
+        quote.free += change.quote
+        row.filled_qty += fill.qty
+        row.filled_quote += fill.notional
+        row.fee_quote += fee
+        row.avg_fill_price = (row.filled_quote / row.filled_qty).quantize(
+            _DB_QUANTUM, rounding=ROUND_HALF_EVEN
+        )
+        if row.filled_qty >= row.qty:
+            row.status = OrderStatus.FILLED.value
+
+    def _relock(self, row: PaperOrder, base: PaperBalance, quote: PaperBalance) -> None:
+        """Move free ↔ locked so the order holds exactly what its unfilled part needs."""
+        wanted = Decimal(0)
+        if row.status == OrderStatus.OPEN:
+            wanted = pm.lock_for_remaining(_match_order(row), self.fee_percent)
+        delta = wanted - row.locked
+        if delta == 0:
+            return
+        balance = quote if row.side == OrderSide.BUY else base
+        balance.free -= delta
+        balance.locked += delta
+        row.locked = wanted
+
+
+def _match_order(row: PaperOrder) -> pm.MatchOrder:
+    return pm.MatchOrder(
+        side=OrderSide(row.side),
+        type=OrderType(row.type),
+        qty=row.qty,
+        filled_qty=row.filled_qty,
+        limit_price=row.price,
+    )
+
+
+def _save_balances(balances: dict[str, PaperBalance]) -> None:
+    for row in balances.values():
+        row.save(update_fields=["free", "locked"])
+
+
+def _report(row: PaperOrder) -> OrderReport:
+    return OrderReport(
+        client_order_id=row.client_order_id,
+        exchange_order_id=row.exchange_order_id,
+        symbol=row.symbol,
+        side=OrderSide(row.side),
+        type=OrderType(row.type),
+        status=OrderStatus(row.status),
+        qty=plain(row.qty),
+        price=plain(row.price) if row.price is not None else None,
+        filled_qty=plain(row.filled_qty),
+        avg_fill_price=plain(row.avg_fill_price) if row.avg_fill_price is not None else None,
+        fee_quote=plain(row.fee_quote),
+        updated_at=row.updated_at,
+    )

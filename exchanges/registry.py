@@ -1,0 +1,47 @@
+"""Build the adapter for an account. The engine never asks which venue it is talking to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from trading.config_schema import EngineConfig
+
+from .core.adapter import ExchangeAdapter
+from .models import ExchangeAccount, Venue
+
+PAPER_LABEL = "paper"
+
+
+class VenueNotSupported(RuntimeError):
+    pass
+
+
+def build_adapter(
+    account: ExchangeAccount, cfg: EngineConfig, clock: Callable[[], datetime]
+) -> ExchangeAdapter:
+    if account.venue == Venue.PAPER:
+        from .paper import PaperExchange
+
+        return PaperExchange(
+            account,
+            fee_percent=cfg.exchange.paper_fee_percent,
+            partial_fill_ratio=cfg.exchange.paper_partial_fill_ratio,
+            starting_balance_usdt=cfg.exchange.paper_starting_balance_usdt,
+            clock=clock,
+        )
+    raise VenueNotSupported(f"{account.get_venue_display()} trading arrives with the ccxt adapter")
+
+
+def ensure_paper_account() -> ExchangeAccount:
+    account, _ = ExchangeAccount.objects.get_or_create(label=PAPER_LABEL, defaults={"venue": Venue.PAPER})
+    return account
+
+
+def account_for_signal(exchange: str | None, default_label: str) -> ExchangeAccount | None:
+    """`tv.exchange` BINANCE → the enabled Binance account; otherwise the configured default."""
+    if exchange:
+        match = ExchangeAccount.objects.filter(venue=exchange.lower(), enabled=True).order_by("id").first()
+        if match is not None:
+            return match
+    return ExchangeAccount.objects.filter(label=default_label, enabled=True).first()

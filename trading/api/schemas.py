@@ -1,0 +1,285 @@
+"""Request and response shapes of the API. Money, prices and percents travel as decimal strings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Annotated, Any
+
+from ninja import Schema
+from pydantic import Field, PlainSerializer
+
+_DB_QUANTUM = Decimal("1E-12")  # the model columns' 12 decimal places
+
+
+def decimal_text(value: Decimal) -> str:
+    """A Decimal as a plain string without trailing zeros: Decimal("43000.500000000000") → "43000.5"."""
+    with localcontext() as ctx:
+        ctx.prec = 60  # quantizing 18 integer digits to 12 places must not overflow the default 28
+        if value.as_tuple().exponent < -12:  # type: ignore[operator] - finite values only
+            value = value.quantize(_DB_QUANTUM, rounding=ROUND_HALF_EVEN)
+        text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+Dec = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str)]
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class ConfigErrorOut(Schema):
+    detail: str
+    errors: list[FieldError]
+
+
+class CommandAccepted(Schema):
+    command_id: int
+    status: str
+
+
+class CommandOut(Schema):
+    id: int
+    kind: str
+    args: dict[str, Any]
+    status: str
+    result: str
+    created_at: datetime
+    applied_at: datetime | None
+    created_by: str | None
+
+    @staticmethod
+    def resolve_created_by(obj: Any) -> str | None:
+        return obj.created_by.get_username() if obj.created_by_id else None
+
+
+# --- system -------------------------------------------------------------------------------------
+
+
+class HealthOut(Schema):
+    engine: str
+    heartbeat_at: datetime | None
+    db: str
+    last_webhook_at: datetime | None
+    config_version: int | None
+
+
+class PoolOut(Schema):
+    max: int
+    used: int
+    queued: int
+    queued_waiting_precision: int
+
+
+class ConfigOut(Schema):
+    version: int
+    config: dict[str, Any]
+
+
+class EventOut(Schema):
+    id: int
+    created_at: datetime
+    category: str
+    severity: str
+    symbol: str
+    timeframe: str
+    group_id: int | None = Field(None, validation_alias="group_id_ref")
+    signal_id: int | None = Field(None, validation_alias="signal_id_ref")
+    message: str
+    context: dict[str, Any]
+    acknowledged: bool
+
+
+class EventPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[EventOut]
+
+
+class TradeOut(Schema):
+    id: int
+    group_id: int
+    order_id: int | None
+    account: str
+    symbol: str
+    timeframe: str
+    side: str
+    reason: str
+    qty: Dec
+    entry_price: Dec
+    exit_price: Dec
+    realized_pnl: Dec
+    fees: Dec
+    closed_at: datetime
+
+    @staticmethod
+    def resolve_account(obj: Any) -> str:
+        return obj.account.label
+
+
+class TradePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[TradeOut]
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+class LegOut(Schema):
+    id: int
+    index: int
+    label: str
+    gap_percent: Dec
+    weight_percent: Dec
+    tp_percent: Dec
+    price: Dec
+    qty: Dec
+    filled_qty: Dec
+    closed_qty: Dec
+    avg_fill_price: Dec | None
+    tp_price: Dec | None
+    state: str
+    realized_pnl: Dec
+    entry_fees: Dec
+    merged_into: int | None
+    tp_progress_percent: Dec | None = None  # filled in when a last price is known
+
+
+class PyramidOut(Schema):
+    id: int
+    index: int
+    signal_id: int | None
+    base_price: Dec
+    size_amount: Dec
+    size_unit: str
+    max_slippage_percent: Dec
+    adjustments: list[Any]
+    created_at: datetime
+    legs: list[LegOut]
+
+
+class OrderOut(Schema):
+    id: int
+    client_order_id: str
+    leg_id: int | None
+    purpose: str
+    symbol: str
+    side: str
+    type: str
+    price: Dec | None
+    qty: Dec
+    filled_qty: Dec
+    avg_fill_price: Dec | None
+    fee_quote: Dec
+    state: str
+    exchange_order_id: str
+    attempt: int
+    error: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class GroupOut(Schema):
+    id: int
+    account: str
+    symbol: str
+    timeframe: str
+    side: str
+    status: str
+    tp_mode: str
+    aggregate_tp_percent: Dec
+    pyramid_count: int
+    realized_pnl: Dec
+    fees_paid: Dec
+    close_reason: str
+    opened_at: datetime
+    closed_at: datetime | None
+    risk_blocked: bool
+    open_qty: Dec
+    avg_entry_price: Dec | None
+    aggregate_tp_price: Dec | None
+
+
+class GroupDetailOut(GroupOut):
+    last_price: Dec | None
+    pyramids: list[PyramidOut]
+    orders: list[OrderOut]
+
+
+class GroupPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[GroupOut]
+
+
+# --- queue and signals --------------------------------------------------------------------------
+
+
+class QueueEntryOut(Schema):
+    id: int
+    rank: int
+    account: str
+    symbol: str
+    timeframe: str
+    side: str
+    entry_price: Dec
+    size_amount: Dec
+    size_unit: str
+    expected_profit: Dec
+    loss_percent: Dec | None
+    replacement_count: int
+    reason: str
+    queued_at: datetime
+    promoted_at: datetime | None
+    signal_id: int
+
+
+class SignalOut(Schema):
+    id: int
+    received_at: datetime
+    processed_at: datetime | None
+    status: str
+    reason: str
+    intent: str
+    side: str
+    exchange: str
+    raw_symbol: str
+    symbol: str
+    timeframe: str
+    entry_price: Dec | None
+    order_size: Dec | None
+    size_type: str
+    trade_id: str
+    group_id: int | None
+    replay_of_id: int | None
+
+
+class SignalDetailOut(SignalOut):
+    payload: Any  # as received, with the webhook secret redacted
+
+
+class SignalPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[SignalOut]
+
+
+# --- paper --------------------------------------------------------------------------------------
+
+
+class PaperPriceIn(Schema):
+    symbol: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9/:._-]+$", examples=["BTCUSDT"])
+    # The columns hold 30 digits with 12 decimals; a bigger or finer price could never be stored.
+    price: Decimal = Field(gt=0, max_digits=30, decimal_places=12, examples=["43000.5"])
+    account: str = Field("paper", min_length=1, max_length=40)

@@ -1,0 +1,160 @@
+"""The one place configuration changes: validate, save to the database, rewrite config.json atomically.
+
+An invalid document never half-applies: the database and file keep the last good config and the
+reason is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from . import events
+from .config_schema import (
+    ConfigInvalid,
+    EngineConfig,
+    default_config,
+    merge_update,
+    to_json_dict,
+    validate_document,
+)
+from .models import ConfigDocument
+
+_cache: tuple[int, EngineConfig] | None = None
+
+
+def config_path() -> Path:
+    return Path(settings.ENGINE_CONFIG_FILE)
+
+
+def _write_file_atomically(document: dict) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(document, handle, indent=2, sort_keys=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)  # it holds the webhook secret
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _store(cfg: EngineConfig, now: datetime) -> ConfigDocument:
+    document = to_json_dict(cfg)
+    with transaction.atomic():
+        row = ConfigDocument.objects.select_for_update().filter(pk=1).first()
+        if row is None:
+            row = ConfigDocument.objects.create(pk=1, document=document, version=1, updated_at=now)
+        else:
+            row.document = document
+            row.version += 1
+            row.updated_at = now
+            row.save()
+    _write_file_atomically(document)
+    return row
+
+
+def current() -> EngineConfig:
+    """The config in force, cached per stored version (one cheap query per call)."""
+    global _cache
+    version = ConfigDocument.objects.filter(pk=1).values_list("version", flat=True).first()
+    if version is None:
+        ensure_initialised()
+        return current()
+    if _cache is not None and _cache[0] == version:
+        return _cache[1]
+    row = ConfigDocument.objects.get(pk=1)
+    cfg = validate_document(row.document)
+    _cache = (row.version, cfg)
+    return cfg
+
+
+def current_version() -> int:
+    return ConfigDocument.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def update(incoming: dict, *, source: str, now: datetime | None = None) -> EngineConfig:
+    """Validate a full or partial document against the current one and apply it, or raise ConfigInvalid."""
+    when = now or datetime.now(UTC)
+    try:
+        cfg = merge_update(current(), incoming)
+    except ConfigInvalid as exc:
+        events.record(
+            events.Category.ENGINE,
+            f"config change from {source} refused: {len(exc.errors)} error(s)",
+            severity=events.Severity.WARNING,
+            context={"errors": exc.errors},
+            now=when,
+        )
+        raise
+    row = _store(cfg, when)
+    events.record(events.Category.ENGINE, f"config v{row.version} saved from {source}", now=when)
+    return cfg
+
+
+def load_file(now: datetime | None = None) -> EngineConfig:
+    """Import a hand-edited config.json (after the same validation); raise ConfigInvalid if bad."""
+    when = now or datetime.now(UTC)
+    path = config_path()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        error = ConfigInvalid([{"field": "(file)", "message": f"{path}: {exc}"}])
+        events.record(
+            events.Category.ENGINE,
+            f"config file not loaded: {exc}",
+            severity=events.Severity.ERROR,
+            now=when,
+        )
+        raise error from exc
+    try:
+        cfg = validate_document(data)
+    except ConfigInvalid as exc:
+        events.record(
+            events.Category.ENGINE,
+            "config file not loaded: the last good config stays in force",
+            severity=events.Severity.ERROR,
+            context={"errors": exc.errors},
+            now=when,
+        )
+        raise
+    stored = ConfigDocument.objects.filter(pk=1).first()
+    if stored is None or stored.document != to_json_dict(cfg):
+        row = _store(cfg, when)
+        events.record(events.Category.ENGINE, f"config v{row.version} loaded from {path}", now=when)
+    return cfg
+
+
+def ensure_initialised(now: datetime | None = None) -> EngineConfig:
+    """On start: import config.json if present and valid, else keep the stored config, else defaults."""
+    when = now or datetime.now(UTC)
+    if config_path().exists():
+        try:
+            return load_file(when)
+        except ConfigInvalid:
+            pass  # logged by load_file; fall back to what is stored
+    stored = ConfigDocument.objects.filter(pk=1).first()
+    if stored is not None:
+        cfg = validate_document(stored.document)
+        if not config_path().exists():
+            _write_file_atomically(to_json_dict(cfg))
+        return cfg
+    cfg = default_config()
+    _store(cfg, when)
+    return cfg
+
+
+def webhook_secret(cfg: EngineConfig) -> str:
+    """`ENGINE_WEBHOOK_SECRET` wins over the config file."""
+    return settings.ENGINE_WEBHOOK_SECRET or cfg.security.webhook_secret

@@ -1,0 +1,1 @@
+"""Pure trading rules: no Django, no ccxt, no clock reads. Decimal in, dataclasses out."""

@@ -1,0 +1,96 @@
+"""Where an entry signal goes: a new group, a further pyramid, the waiting queue, or nowhere."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .types import Side
+
+
+class Route(enum.StrEnum):
+    OPEN_GROUP = "open_group"
+    ADD_PYRAMID = "add_pyramid"
+    QUEUE = "queue"
+    IGNORE = "ignore"
+
+
+class QueueReason(enum.StrEnum):
+    POOL_FULL = "pool_full"
+    PRECISION = "precision"  # market rules missing or stale
+    OPPOSITE_SIDE = "opposite_side"  # the other side of this market is still live
+
+
+@dataclass(frozen=True)
+class LiveGroup:
+    group_id: int
+    side: Side
+    pyramid_count: int
+
+
+@dataclass(frozen=True)
+class PoolState:
+    used: int
+    max_open: int
+
+    @property
+    def has_free_slot(self) -> bool:
+        return self.used < self.max_open
+
+
+@dataclass(frozen=True)
+class EntryDecision:
+    route: Route
+    reason: str
+    queue_reason: QueueReason | None = None
+
+
+def route_entry(
+    side: Side,
+    live: LiveGroup | None,
+    pool: PoolState,
+    max_pyramids: int,
+    rules_ready: bool,
+) -> EntryDecision:
+    """Decide an entry. Pyramids never count toward the pool; only a new group takes a slot."""
+    if live is not None and live.side is side:
+        if live.pyramid_count >= max_pyramids:
+            return EntryDecision(
+                Route.IGNORE,
+                f"ignored: {live.pyramid_count}/{max_pyramids} pyramids on group #{live.group_id}",
+            )
+        if not rules_ready:
+            return EntryDecision(
+                Route.QUEUE, "queued: precision rules missing or stale", QueueReason.PRECISION
+            )
+        return EntryDecision(Route.ADD_PYRAMID, f"pyramid {live.pyramid_count + 1} on group #{live.group_id}")
+    if live is not None:
+        return EntryDecision(
+            Route.QUEUE,
+            f"queued: {live.side.value} group #{live.group_id} still live on this market",
+            QueueReason.OPPOSITE_SIDE,
+        )
+    if not rules_ready:
+        return EntryDecision(Route.QUEUE, "queued: precision rules missing or stale", QueueReason.PRECISION)
+    if not pool.has_free_slot:
+        return EntryDecision(
+            Route.QUEUE, f"queued: pool full {pool.used}/{pool.max_open}", QueueReason.POOL_FULL
+        )
+    return EntryDecision(Route.OPEN_GROUP, "open group")
+
+
+def state_drift(prev_market_position: str | None, live_side: Side | None) -> str | None:
+    """A warning when TradingView's idea of the previous position contradicts ours.
+
+    A missed or duplicated alert is the commonest real-world failure of webhook bots.
+    """
+    if not prev_market_position:
+        return None
+    prev = prev_market_position.strip().lower()
+    if prev == "flat" and live_side is not None:
+        return f"state drift: TradingView says it was flat, the engine holds a {live_side.value} group"
+    if prev in (Side.LONG.value, Side.SHORT.value) and live_side is None:
+        return f"state drift: TradingView says it was {prev}, the engine holds nothing on this market"
+    if prev in (Side.LONG.value, Side.SHORT.value) and live_side is not None and prev != live_side.value:
+        return f"state drift: TradingView says it was {prev}, the engine holds a {live_side.value} group"
+    return None

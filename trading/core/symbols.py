@@ -1,0 +1,99 @@
+"""Normalising what TradingView alerts say about timeframe, exchange and symbol."""
+
+from __future__ import annotations
+
+import re
+
+_TIMEFRAME = re.compile(r"(\d*)([A-Za-z]?)")
+_MINUTES_PER_DAY = 1440
+
+_EXCHANGES = {
+    "binance": "binance",
+    "bybit": "bybit",
+    "okx": "okx",
+    "okex": "okx",
+    "kucoin": "kucoin",
+    "mexc": "mexc",
+    "gateio": "gate",
+    "gate.io": "gate",
+    "gate": "gate",
+}
+
+DEFAULT_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+_SEPARATORS = re.compile(r"[/\-_]")
+_ASSET = re.compile(r"[A-Z0-9]+")
+_PERPETUAL_SUFFIXES = (".P", "PERP")
+
+
+def normalise_timeframe(raw: str) -> str:
+    """TradingView's interval ("15", "240", "1D", "W", "1M") or a ccxt one ("4H") as ccxt's ("4h")."""
+    text = raw.strip()
+    match = _TIMEFRAME.fullmatch(text)
+    if not text or match is None:
+        raise ValueError(_bad_timeframe(raw))
+    digits, unit = match.groups()
+    count = int(digits) if digits else 1
+    if count <= 0:
+        raise ValueError(_bad_timeframe(raw))
+    if not digits and unit not in ("D", "W", "M"):
+        # A bare unit is TradingView's shorthand for one period, which it only writes for D, W and M.
+        raise ValueError(_bad_timeframe(raw))
+    # Case matters for one letter only: "M" is a month, "m" a minute.
+    if unit == "M":
+        return f"{count}M"
+    unit = unit.lower()
+    if unit in ("", "m"):
+        return _from_minutes(count)
+    if unit == "h":
+        return _from_minutes(count * 60)
+    if unit in ("s", "d", "w"):
+        return f"{count}{unit}"
+    raise ValueError(_bad_timeframe(raw))
+
+
+def normalise_exchange(raw: str) -> str:
+    """TradingView's exchange prefix ("BINANCE", "GATEIO") as a ccxt exchange id."""
+    key = raw.strip().lower()
+    if not key:
+        raise ValueError("exchange name is empty")
+    return _EXCHANGES.get(key, key)
+
+
+def split_symbol(raw: str, quotes: tuple[str, ...] = DEFAULT_QUOTES) -> str | None:
+    """A ticker in any common spelling ("BINANCE:BTCUSDT.P", "btc-usdt") as "BTC/USDT"; None if unclear."""
+    text = raw.strip().upper()
+    parts = text.split(":")
+    # "BINANCE:BTCUSDT" carries the exchange in front; "BTC/USDT:USDT" (ccxt) carries the settle coin behind.
+    if len(parts) > 1 and not _SEPARATORS.search(parts[0]):
+        parts = parts[1:]
+    text = parts[0]
+    for suffix in _PERPETUAL_SUFFIXES:
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+            break
+    pieces = _SEPARATORS.split(text)
+    if len(pieces) == 2:
+        base, quote = pieces
+        return f"{base}/{quote}" if _ASSET.fullmatch(base) and _ASSET.fullmatch(quote) else None
+    if len(pieces) > 2 or not _ASSET.fullmatch(text):
+        return None
+    # Longest first, so "FDUSD" wins over any shorter quote it ends with.
+    for quote in sorted((q.upper() for q in quotes), key=len, reverse=True):
+        if text.endswith(quote) and len(text) > len(quote):
+            return f"{text[: -len(quote)]}/{quote}"
+    return None
+
+
+def _from_minutes(minutes: int) -> str:
+    if minutes % _MINUTES_PER_DAY == 0:
+        return f"{minutes // _MINUTES_PER_DAY}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def _bad_timeframe(raw: str) -> str:
+    return (
+        f"unrecognised timeframe {raw!r}: expected minutes like '15' or '240', "
+        f"or a count and unit like '1D', 'W', '1M' (month), '15m', '4h'"
+    )

@@ -1,0 +1,119 @@
+"""Take-profit prices and the per-price decision of which legs (or the whole group) to close.
+
+Runs on every price update for every open group, so it sticks to plain Decimal arithmetic in the
+caller's context and builds reason strings only when something triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .types import Side, TpMode
+
+_HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OpenLeg:
+    """A filled leg with quantity still open (filled and not yet closed)."""
+
+    leg_id: int
+    open_qty: Decimal
+    avg_fill_price: Decimal
+    tp_percent: Decimal
+
+
+@dataclass(frozen=True)
+class TpDecision:
+    close_group: bool  # True: close every open leg of the group together
+    legs: tuple[int, ...]  # leg ids to close
+    reason: str
+
+    @property
+    def triggered(self) -> bool:
+        return bool(self.legs)
+
+
+def leg_tp_price(side: Side, fill_price: Decimal, tp_percent: Decimal) -> Decimal:
+    """A leg's own TP: above its fill for a long, below for a short (not rounded)."""
+    if side is Side.LONG:
+        return fill_price * (1 + tp_percent / _HUNDRED)
+    return fill_price * (1 - tp_percent / _HUNDRED)
+
+
+def weighted_average_entry(legs: Sequence[OpenLeg]) -> Decimal | None:
+    """Average fill price weighted by open quantity; None when nothing is open."""
+    qty = _ZERO
+    cost = _ZERO
+    for leg in legs:
+        if leg.open_qty > 0:
+            qty += leg.open_qty
+            cost += leg.open_qty * leg.avg_fill_price
+    return cost / qty if qty else None
+
+
+def aggregate_tp_price(side: Side, legs: Sequence[OpenLeg], aggregate_tp_percent: Decimal) -> Decimal | None:
+    """The group's TP: the weighted-average entry moved by the aggregate percent."""
+    average = weighted_average_entry(legs)
+    if average is None:
+        return None
+    return leg_tp_price(side, average, aggregate_tp_percent)
+
+
+def evaluate_take_profit(
+    side: Side,
+    legs: Sequence[OpenLeg],
+    price: Decimal,
+    mode: TpMode,
+    aggregate_tp_percent: Decimal | None = None,
+) -> TpDecision:
+    """Decide what `price` closes. Pass only the group's open legs; closed ones simply drop out."""
+    open_legs = [leg for leg in legs if leg.open_qty > 0]
+    if not open_legs:
+        return TpDecision(False, (), "no open legs")
+    is_long = side is Side.LONG
+
+    if mode != TpMode.LEG:
+        if aggregate_tp_percent is None:
+            raise ValueError(f"tp mode {mode} needs an aggregate take-profit percent")
+        target = aggregate_tp_price(side, open_legs, aggregate_tp_percent)
+        assert target is not None  # open_legs is not empty
+        if (price >= target) if is_long else (price <= target):
+            return TpDecision(
+                True,
+                tuple(leg.leg_id for leg in open_legs),
+                f"aggregate TP {_fmt(target)} reached at {_fmt(price)}",
+            )
+        if mode == TpMode.AGGREGATE:
+            return TpDecision(False, (), "aggregate TP not reached")
+
+    hits: list[int] = []
+    for leg in open_legs:
+        target = leg_tp_price(side, leg.avg_fill_price, leg.tp_percent)
+        if (price >= target) if is_long else (price <= target):
+            hits.append(leg.leg_id)
+    if not hits:
+        return TpDecision(False, (), "no leg TP reached")
+    return TpDecision(
+        False, tuple(hits), f"leg TP reached at {_fmt(price)} for legs {', '.join(map(str, hits))}"
+    )
+
+
+def tp_progress_percent(side: Side, fill_price: Decimal, tp_price: Decimal, price: Decimal) -> Decimal:
+    """How far price has travelled from the fill toward the TP, clamped to 0..100 (for the console)."""
+    distance = tp_price - fill_price
+    moved = price - fill_price
+    if side is Side.SHORT:
+        distance, moved = -distance, -moved
+    if distance <= 0:
+        # A TP at (or on the wrong side of) the fill: it is either reached or not.
+        return _HUNDRED if moved >= 0 else _ZERO
+    progress = moved / distance * _HUNDRED
+    return min(max(progress, _ZERO), _HUNDRED)
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value.normalize(), "f")

@@ -1,0 +1,441 @@
+"""Parse and validate a TradingView webhook body, purely: bytes and a dict in, a `ParsedSignal` out.
+
+TradingView fills `{{placeholders}}` as text, so numbers usually arrive as strings ("43000.5") and a
+value it could not compute arrives as "" or "NaN". Optional numbers treat those as missing; required
+ones reject them. Every problem is reported at once, with the dotted field path, so a trader fixes an
+alert in one round trip. No message ever echoes an input value, which keeps the secret out of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from .symbols import normalise_exchange, normalise_timeframe, split_symbol
+from .types import Intent, Side, SizeType
+
+MAX_BODY_BYTES = 64 * 1024
+
+T = TypeVar("T")
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# No crypto price, size or percentage lies outside 1e-12..1e18: beyond that a value is a typo or
+# garbage, and it would not fit the inbox's Decimal(30, 12) columns.
+_MIN_EXPONENT, _MAX_EXPONENT = -12, 17
+# Text limits, generous for real values and within the inbox's columns: "BINANCE:1000PEPEUSDT.P" is 22.
+_MAX_SYMBOL, _MAX_EXCHANGE, _MAX_TIMEFRAME, _MAX_ID, _MAX_TEXT = 32, 20, 8, 100, 200
+_PLACEHOLDER_HINT = (
+    "looks like a TradingView {{placeholder}} that was never filled in "
+    "(placeholders are case-sensitive; check the spelling)"
+)
+_SENSITIVE_PARTS = ("secret", "password", "token", "api_key", "apikey", "passphrase")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Epoch numbers at or above this are milliseconds: as seconds they would be past the year 5000.
+_MS_THRESHOLD = Decimal(10**11)
+_MAX_EPOCH_SECONDS = Decimal(253402300799)  # 9999-12-31T23:59:59Z, the end of datetime's range
+
+
+class PayloadError(Exception):
+    """A body we refuse: `status` 400 (not a JSON object) or 422 (fields wrong), one error per field."""
+
+    def __init__(self, status: int, errors: str | list[dict[str, str]]) -> None:
+        self.status = status
+        self.errors = [{"field": "body", "message": errors}] if isinstance(errors, str) else errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in self.errors))
+
+
+def _blank_text(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _blank_number(value: object) -> bool:
+    # TradingView prints `na` as NaN; a bare NaN in the JSON decodes to Decimal("NaN").
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    if isinstance(value, float):
+        return math.isnan(value)
+    return _blank_text(value) or (isinstance(value, str) and value.strip().lower() == "nan")
+
+
+def _text(value: object, limit: int = _MAX_TEXT) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # an unquoted {{interval}} or order id arrives as a JSON number
+    if not isinstance(value, str):
+        raise ValueError("must be a string (wrap the value in double quotes)")
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > limit:
+        raise ValueError(f"must be at most {limit} characters")
+    if "{{" in text:
+        raise ValueError(_PLACEHOLDER_HINT)
+    return text
+
+
+def _optional(parse: Callable[[object], T]) -> Callable[[object], T | None]:
+    return lambda value: None if _blank_text(value) else parse(value)
+
+
+def _limited(limit: int) -> Callable[[object], str]:
+    return lambda value: _text(value, limit)
+
+
+def _choice(choices: Mapping[str, T]) -> Callable[[object], T]:
+    """Case-insensitive pick from a fixed vocabulary ("BUY", "Long", "exit" all read)."""
+
+    def pick(value: object) -> T:
+        picked = choices.get(_text(value).lower())
+        if picked is None:
+            raise ValueError("must be one of: " + ", ".join(choices))
+        return picked
+
+    return pick
+
+
+_intent = _choice({intent.value: intent for intent in Intent})
+_SIDES = {"buy": Side.LONG, "sell": Side.SHORT, "long": Side.LONG, "short": Side.SHORT}
+_SIZE_TYPES = {size_type.value: size_type for size_type in SizeType}
+_POSITIONS = {position: position for position in ("long", "short", "flat")}
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    if isinstance(value, str):
+        text = value.strip()
+        if "{{" in text:
+            raise ValueError(_PLACEHOLDER_HINT)
+        if not text or text.lower() == "nan":
+            raise ValueError("is required (TradingView sends an empty value or NaN when it has none)")
+        if not _NUMBER.fullmatch(text):
+            raise ValueError("must be a number like 43000.5")
+        number = Decimal(text)
+    elif isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))  # the shortest text that round-trips, not the binary expansion
+    else:
+        raise ValueError("must be a number like 43000.5")
+    if not number.is_finite():
+        raise ValueError("must be a finite number (TradingView sends NaN when it has no value)")
+    if number and not _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+        raise ValueError("is out of range")
+    return number
+
+
+def _optional_positive(value: object) -> Decimal | None:
+    number = None if _blank_number(value) else _decimal(value)
+    if number is not None and number <= 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _optional_percent(value: object) -> Decimal | None:
+    number = _optional_positive(value)
+    if number is not None and number > 100:
+        raise ValueError("must be a percentage between 0 and 100")
+    return number
+
+
+def _timeframe(value: object) -> str:
+    text = _text(value, _MAX_TIMEFRAME)
+    try:
+        timeframe = normalise_timeframe(text)
+        if len(timeframe) > _MAX_TIMEFRAME:
+            raise ValueError(timeframe)
+        return timeframe
+    except ValueError:
+        raise ValueError("is not a timeframe we know (use {{interval}}, e.g. 15, 60, 1D)") from None
+
+
+def _exchange(value: object) -> str:
+    text = _text(value, _MAX_EXCHANGE)
+    try:
+        return normalise_exchange(text)
+    except ValueError:
+        raise ValueError("is not an exchange we recognise") from None
+
+
+def _timestamp(value: object) -> datetime:
+    """Read ISO 8601 (naive means UTC, as TradingView's times are) or epoch seconds/milliseconds."""
+    is_number = isinstance(value, int | Decimal | float) and not isinstance(value, bool)
+    text = None if is_number else _text(value)
+    if text is None or _NUMBER.fullmatch(text):
+        number = _decimal(value)
+        seconds = number / 1000 if number >= _MS_THRESHOLD else number
+        if not 0 <= seconds <= _MAX_EPOCH_SECONDS:
+            raise ValueError("is out of range")
+        return _EPOCH + timedelta(microseconds=int((seconds * 1_000_000).to_integral_value()))
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("must be ISO 8601 (2024-05-03T10:15:00Z) or epoch seconds/milliseconds") from None
+
+
+def _secret(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string (wrap it in double quotes)")
+    if not value:
+        raise ValueError("must not be empty")
+    return value  # kept verbatim: the comparison with the configured secret is exact
+
+
+OptionalText = Annotated[str | None, BeforeValidator(_optional(_text))]
+OptionalPositive = Annotated[Decimal | None, BeforeValidator(_optional_positive)]
+OptionalPosition = Annotated[str | None, BeforeValidator(_optional(_choice(_POSITIONS)))]
+
+
+class _Section(BaseModel):
+    # Lenient about keys we do not read (users add their own), strict about the ones we do.
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Tv(_Section):
+    exchange: Annotated[str | None, BeforeValidator(_optional(_exchange))] = None
+    symbol: Annotated[str, BeforeValidator(_limited(_MAX_SYMBOL))]
+    timeframe: Annotated[str, BeforeValidator(_timeframe)]
+    market_position: OptionalPosition = None
+    prev_market_position: OptionalPosition = None
+    entry_price: OptionalPositive = None
+    close_price: OptionalPositive = None
+    order_size: OptionalPositive = None
+
+
+class _StrategyInfo(_Section):
+    trade_id: Annotated[str | None, BeforeValidator(_optional(_limited(_MAX_ID)))] = None
+    alert_name: OptionalText = None
+
+
+class _ExecutionIntent(_Section):
+    type: Annotated[Intent, BeforeValidator(_intent)]
+    side: Annotated[Side | None, BeforeValidator(_optional(_choice(_SIDES)))] = None
+    # A bare order_size is an amount of quote currency (USDT to spend), the common TradingView habit.
+    position_size_type: Annotated[SizeType | None, BeforeValidator(_optional(_choice(_SIZE_TYPES)))] = None
+
+
+class _Risk(_Section):
+    stop_loss: OptionalPositive = None
+    take_profit: OptionalPositive = None
+    max_slippage_percent: Annotated[Decimal | None, BeforeValidator(_optional_percent)] = None
+
+
+class _Payload(_Section):
+    secret: Annotated[str, BeforeValidator(_secret)]
+    source: OptionalText = None
+    timestamp: Annotated[datetime | None, BeforeValidator(_optional(_timestamp))] = None
+    tv: _Tv
+    strategy_info: _StrategyInfo | None = None
+    execution_intent: _ExecutionIntent
+    risk: _Risk | None = None
+
+
+_PYDANTIC_MESSAGES = {"missing": "is required", "model_type": "must be a JSON object"}
+
+
+def _schema_errors(exc: ValidationError) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        if err["type"] == "value_error":
+            message = str(err.get("ctx", {}).get("error", err["msg"]))
+        else:
+            message = _PYDANTIC_MESSAGES.get(err["type"], err["msg"])
+        errors.append({"field": ".".join(str(part) for part in err["loc"]) or "body", "message": message})
+    return errors
+
+
+def _at(data: dict[str, Any], section: str, key: str) -> object:
+    part = data.get(section)
+    return part.get(key) if isinstance(part, dict) else None
+
+
+def _cross_field_errors(data: dict[str, Any], reported: set[str]) -> list[dict[str, str]]:
+    """Rules spanning fields; read from the raw dict so they still report when other fields fail."""
+    try:
+        intent = _intent(_at(data, "execution_intent", "type"))
+    except ValueError:
+        return []  # the type itself is already reported
+    if intent not in (Intent.SIGNAL, Intent.REVERSE):
+        return []
+    errors = []
+    if "execution_intent.side" not in reported and _blank_text(_at(data, "execution_intent", "side")):
+        errors.append({"field": "execution_intent.side", "message": f"is required for {intent}"})
+    prices = ("tv.entry_price", "tv.close_price")
+    if (
+        not reported.intersection((*prices, "tv"))
+        and _blank_number(_at(data, "tv", "entry_price"))
+        and _blank_number(_at(data, "tv", "close_price"))
+    ):
+        message = f"entry_price or close_price is required for {intent} (it is the pyramid's base price)"
+        errors.append({"field": "tv.entry_price", "message": message})
+    return errors
+
+
+def _scrub(errors: list[dict[str, str]], secret: object) -> list[dict[str, str]]:
+    # Messages never echo inputs; this is the belt to that braces, in case a rule ever does.
+    if not isinstance(secret, str) or not secret:
+        return errors
+    return [e if secret not in e["message"] else {**e, "message": "is invalid"} for e in errors]
+
+
+@dataclass(frozen=True)
+class ParsedSignal:
+    """A validated webhook, normalised for the engine (which still resolves `symbol` against markets)."""
+
+    secret: str = field(repr=False)
+    source: str | None
+    sent_at: datetime | None  # aware UTC
+    exchange: str | None  # None: use the default account
+    raw_symbol: str
+    symbol: str | None  # e.g. "BTC/USDT"; None when the ticker alone cannot tell
+    timeframe: str
+    intent: Intent
+    side: Side | None
+    entry_price: Decimal | None  # entry_price, else close_price
+    order_size: Decimal | None
+    size_type: SizeType
+    max_slippage_percent: Decimal | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    trade_id: str | None
+    alert_name: str | None
+    prev_market_position: str | None
+    market_position: str | None
+    payload_fingerprint: str
+
+    def dedupe_key(self) -> str | None:
+        """Identify one TradingView order across retries; None unless trade_id and timestamp are set."""
+        if self.trade_id is None or self.sent_at is None:
+            return None
+        side = str(self.side) if self.side else None
+        parts = (self.trade_id, self.sent_at.isoformat(), str(self.intent), side, self.exchange)
+        return _sha256(json.dumps([*parts, self.symbol or self.raw_symbol, self.timeframe]))
+
+
+def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """Decode a webhook body into a JSON object, whatever content type TradingView claimed.
+
+    TradingView posts text/plain unless the alert message is itself valid JSON, so the content type
+    is only used to explain a failure. Floats decode as Decimal so prices stay exact.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(400, f"body is not UTF-8 text (bad byte at offset {exc.start})") from None
+    trimmed = text.strip()
+    if not trimmed:
+        raise PayloadError(400, "empty body")
+    try:
+        data = json.loads(trimmed, parse_float=Decimal, parse_constant=Decimal)
+    except json.JSONDecodeError as exc:
+        pos = exc.pos + len(text) - len(text.lstrip())
+        line, column = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        raise PayloadError(
+            400, f"invalid JSON: {exc.msg} at line {line} column {column}{_json_hint(trimmed, content_type)}"
+        ) from None
+    except (ValueError, RecursionError):
+        # Huge integers and absurd nesting fail outside the JSON grammar proper.
+        raise PayloadError(400, "invalid JSON: a number is too long or the nesting is too deep") from None
+    if not isinstance(data, dict):
+        raise PayloadError(400, "expected a JSON object")
+    return data
+
+
+def _json_hint(text: str, content_type: str | None) -> str:
+    if "{{" in text:
+        return " (a {{placeholder}} outside double quotes breaks the JSON when it is filled or left empty)"
+    if content_type and content_type.split(";")[0].strip().lower() == "text/plain":
+        return " (TradingView sends text/plain when the alert message is not valid JSON)"
+    return ""
+
+
+def parse_signal(data: dict[str, Any]) -> ParsedSignal:
+    """Validate a decoded webhook; raise PayloadError(422) naming every bad field at once."""
+    if not isinstance(data, dict):
+        raise PayloadError(400, "expected a JSON object")
+    errors: list[dict[str, str]] = []
+    payload: _Payload | None = None
+    try:
+        payload = _Payload.model_validate(data)
+    except ValidationError as exc:
+        errors = _schema_errors(exc)
+    errors += _cross_field_errors(data, {e["field"] for e in errors})
+    if errors or payload is None:
+        raise PayloadError(422, _scrub(errors, data.get("secret")))
+    tv, intent = payload.tv, payload.execution_intent
+    info, risk = payload.strategy_info or _StrategyInfo(), payload.risk or _Risk()
+    return ParsedSignal(
+        secret=payload.secret,
+        source=payload.source,
+        sent_at=payload.timestamp,
+        exchange=tv.exchange,
+        raw_symbol=tv.symbol,
+        symbol=split_symbol(tv.symbol),  # None is fine: the engine resolves it against real markets
+        timeframe=tv.timeframe,
+        intent=intent.type,
+        side=intent.side,
+        entry_price=tv.entry_price if tv.entry_price is not None else tv.close_price,
+        order_size=tv.order_size,
+        size_type=intent.position_size_type or SizeType.QUOTE,
+        max_slippage_percent=risk.max_slippage_percent,
+        stop_loss=risk.stop_loss,
+        take_profit=risk.take_profit,
+        trade_id=info.trade_id,
+        alert_name=info.alert_name,
+        prev_market_position=tv.prev_market_position,
+        market_position=tv.market_position,
+        payload_fingerprint=payload_fingerprint(data),
+    )
+
+
+def payload_fingerprint(data: dict[str, Any]) -> str:
+    """Hash the canonical JSON of a payload, secrets removed, to spot an identical re-send."""
+    canonical = json.dumps(redact(data), sort_keys=True, separators=(",", ":"), default=str)
+    return _sha256(canonical)
+
+
+def _sha256(text: str) -> str:
+    # json.dumps escapes to ASCII, so lone surrogates from a hostile body cannot break the encode.
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _sensitive(key: object) -> bool:
+    name = str(key).lower().replace("-", "_").replace(" ", "_")
+    # Other bots' bodies carry their auth in a bare "key" (tradingview-webhooks-bot, #07/#08).
+    return name == "key" or any(part in name for part in _SENSITIVE_PARTS)
+
+
+def redact(data: dict[str, Any]) -> dict[str, Any]:
+    """Deep-copy a payload with every secret-looking value replaced by "***", for logs and storage."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: "***" if _sensitive(k) else walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value  # JSON leaves are immutable, so sharing them is a copy
+
+    return walk(data)
+
+
+def is_stale(sent_at: datetime | None, now: datetime, max_lag_seconds: int) -> bool:
+    """True when an alert was sent more than `max_lag_seconds` before `now` (both aware).
+
+    0 turns the check off, and an alert without a timestamp is never stale. A timestamp in the
+    future is never stale either, however far ahead: that is clock skew between TradingView and
+    this host, not a delayed delivery, and refusing it would drop live signals.
+    """
+    if sent_at is None or max_lag_seconds <= 0:
+        return False
+    return (now - sent_at).total_seconds() > max_lag_seconds

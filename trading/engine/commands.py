@@ -1,0 +1,152 @@
+"""Operator commands from the web and API, applied by the engine in id order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from exchanges.core.adapter import ExchangeError
+from exchanges.models import ExchangeAccount, Venue
+
+from .. import events
+from ..models import Command, CommandStatus, EngineState, PositionGroup, QueueEntry
+from . import markets, positions, promotion, queueing, takeprofit
+from . import orders as order_sync
+from .context import EngineContext
+
+log = logging.getLogger(__name__)
+
+
+class CommandFailed(Exception):
+    pass
+
+
+def _group(args: dict) -> PositionGroup:
+    group = PositionGroup.objects.filter(pk=args.get("group_id")).first()
+    if group is None or not group.is_open:
+        raise CommandFailed(f"group #{args.get('group_id')} is not open")
+    return group
+
+
+def _entry(args: dict) -> QueueEntry:
+    entry = QueueEntry.objects.select_related("signal", "account").filter(pk=args.get("entry_id")).first()
+    if entry is None:
+        raise CommandFailed(f"queue entry #{args.get('entry_id')} no longer exists")
+    return entry
+
+
+def close_group(ctx: EngineContext, args: dict) -> str:
+    group = _group(args)
+    positions.close_group(ctx, group, "closed by operator")
+    return f"closing group #{group.pk}"
+
+
+def queue_promote(ctx: EngineContext, args: dict) -> str:
+    entry = _entry(args)
+    entry.promoted_at = ctx.now()
+    entry.save(update_fields=["promoted_at"])
+    if promotion.try_promote(ctx, entry, force=False):
+        return f"queue entry #{entry.pk} promoted into the pool"
+    return f"queue entry #{entry.pk} moved to the head of the queue ({promotion.blocked_reason(ctx, entry, False)})"
+
+
+def queue_remove(ctx: EngineContext, args: dict) -> str:
+    entry = _entry(args)
+    queueing.remove(ctx, entry, "removed by operator")
+    return f"queue entry #{entry.pk} removed"
+
+
+def queue_force(ctx: EngineContext, args: dict) -> str:
+    entry = _entry(args)
+    reason = promotion.blocked_reason(ctx, entry, force=True)
+    if reason is not None:
+        raise CommandFailed(f"cannot force entry #{entry.pk}: {reason}")
+    promotion.try_promote(ctx, entry, force=True)
+    return f"queue entry #{entry.pk} forced into the pool"
+
+
+def paper_price(ctx: EngineContext, args: dict) -> str:
+    account = ExchangeAccount.objects.filter(label=args.get("account") or "paper", venue=Venue.PAPER).first()
+    if account is None:
+        raise CommandFailed("no paper account")
+    try:
+        price = Decimal(str(args["price"]))
+    except (KeyError, InvalidOperation) as exc:
+        raise CommandFailed("price must be a decimal number") from exc
+    adapter = ctx.adapter(account)
+    symbol = adapter.load_markets().resolve(str(args.get("symbol", "")))
+    if symbol is None:
+        raise CommandFailed(f"unknown symbol {args.get('symbol')}")
+    try:
+        adapter.set_price(symbol, price)  # type: ignore[attr-defined] - paper-only feed entry point
+    except ExchangeError as exc:
+        raise CommandFailed(str(exc)) from exc
+    # The price drives fills and take-profit at once, not at the next poll.
+    order_sync.sync_live_orders(ctx, symbol)
+    takeprofit.sweep(ctx, {symbol})
+    return f"paper price {symbol} = {price}"
+
+
+def pause(ctx: EngineContext, args: dict) -> str:
+    EngineState.objects.filter(pk=1).update(paused=True, status=EngineState.Status.PAUSED)
+    return "engine paused: new signals wait in the inbox; fills, take-profit and exits go on"
+
+
+def resume(ctx: EngineContext, args: dict) -> str:
+    EngineState.objects.filter(pk=1).update(paused=False, status=EngineState.Status.RUNNING)
+    return "engine resumed"
+
+
+def refresh_markets(ctx: EngineContext, args: dict) -> str:
+    count = markets.refresh_all(ctx, force=True)
+    return f"market rules refreshed for {count} account(s)"
+
+
+def clear_account_block(ctx: EngineContext, args: dict) -> str:
+    updated = ExchangeAccount.objects.filter(label=args.get("account")).update(entries_blocked_reason="")
+    if not updated:
+        raise CommandFailed(f"no account {args.get('account')}")
+    return f"entries re-enabled on {args.get('account')}"
+
+
+HANDLERS: dict[str, Callable[[EngineContext, dict], str]] = {
+    "close_group": close_group,
+    "queue_promote": queue_promote,
+    "queue_remove": queue_remove,
+    "queue_force": queue_force,
+    "paper_price": paper_price,
+    "pause": pause,
+    "resume": resume,
+    "refresh_markets": refresh_markets,
+    "clear_account_block": clear_account_block,
+}
+
+
+def apply_pending(ctx: EngineContext, limit: int = 100) -> int:
+    pending = list(Command.objects.filter(status=CommandStatus.PENDING).order_by("id")[:limit])
+    for command in pending:
+        apply_command(ctx, command)
+    return len(pending)
+
+
+def apply_command(ctx: EngineContext, command: Command) -> None:
+    handler = HANDLERS.get(command.kind)
+    try:
+        if handler is None:
+            raise CommandFailed(f"unknown command {command.kind}")
+        result, status = handler(ctx, command.args or {}), CommandStatus.APPLIED
+    except CommandFailed as exc:
+        result, status = str(exc), CommandStatus.FAILED
+    except Exception as exc:  # noqa: BLE001 - a broken command must not stop the loop
+        log.exception("command %s failed", command.pk)
+        result, status = f"engine error {type(exc).__name__}: {exc}", CommandStatus.FAILED
+    command.status, command.result, command.applied_at = status, result[:500], ctx.now()
+    command.save(update_fields=["status", "result", "applied_at"])
+    if command.kind != "paper_price" or status == CommandStatus.FAILED:
+        events.record(
+            events.Category.ENGINE,
+            f"command #{command.pk} {command.kind}: {result}",
+            severity=events.Severity.INFO if status == CommandStatus.APPLIED else events.Severity.WARNING,
+            now=ctx.now(),
+        )

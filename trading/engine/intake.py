@@ -1,0 +1,237 @@
+"""Applying inbox signals in arrival order. Every signal ends with an outcome and a readable reason."""
+
+from __future__ import annotations
+
+import logging
+
+from exchanges.core.adapter import ExchangeError
+from exchanges.models import ExchangeAccount, MarketRule
+from exchanges.registry import account_for_signal
+
+from .. import events
+from ..core.routing import EntryDecision, QueueReason, Route, route_entry, state_drift
+from ..core.sizing import PyramidSize, pyramid_size
+from ..core.types import Intent, Side, SizeType
+from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
+from . import positions, queueing
+from .context import EngineContext
+
+log = logging.getLogger(__name__)
+
+
+def apply_pending(ctx: EngineContext, limit: int = 200) -> int:
+    pending = list(Signal.objects.filter(status=SignalStatus.RECEIVED).order_by("id")[:limit])
+    for signal in pending:
+        apply_signal(ctx, signal)
+    return len(pending)
+
+
+def apply_signal(ctx: EngineContext, signal: Signal) -> None:
+    """Never raises: a signal that breaks the engine is rejected with the error, the loop goes on."""
+    try:
+        status, reason, group = _apply(ctx, signal)
+    except Exception as exc:  # noqa: BLE001 - one bad signal must not stop trading
+        log.exception("signal %s failed", signal.pk)
+        status, reason, group = (
+            SignalStatus.REJECTED,
+            f"rejected: engine error {type(exc).__name__}: {exc}",
+            None,
+        )
+    finish(ctx, signal, status, reason, group)
+
+
+def finish(ctx: EngineContext, signal: Signal, status: str, reason: str, group: PositionGroup | None) -> None:
+    signal.status = status
+    signal.reason = reason[:300]
+    signal.group = group
+    signal.processed_at = ctx.now()
+    signal.save(update_fields=["status", "reason", "group", "processed_at"])
+    severity = events.Severity.WARNING if status == SignalStatus.REJECTED else events.Severity.INFO
+    events.record(
+        events.Category.SIGNAL,
+        f"signal #{signal.pk} {signal.intent} {signal.side} {signal.raw_symbol} {signal.timeframe}: {reason}",
+        severity=severity,
+        symbol=signal.symbol,
+        timeframe=signal.timeframe,
+        group_id=group.pk if group else None,
+        signal_id=signal.pk,
+        now=ctx.now(),
+    )
+
+
+def compact_symbol(raw: str) -> str:
+    text = raw.strip().upper()
+    if ":" in text:
+        text = text.split(":", 1)[1]
+    if text.endswith(".P"):
+        text = text[:-2]
+    return text.replace("/", "").replace("-", "").replace("_", "")
+
+
+def resolve_market(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> tuple[str | None, bool]:
+    """(unified symbol or None, rules_fresh). Unknown only when the account's markets are loaded."""
+    row = (
+        MarketRule.objects.filter(account=account, exchange_symbol=compact_symbol(signal.raw_symbol)).first()
+        or MarketRule.objects.filter(account=account, symbol=signal.symbol or "").first()
+    )
+    synced = account.markets_synced_at
+    fresh = (
+        synced is not None
+        and (ctx.now() - synced).total_seconds() <= ctx.cfg.exchange.precision_stale_after_sec
+    )
+    if row is None or not row.active:
+        return None, fresh
+    return row.symbol, fresh
+
+
+def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup | None]:
+    account = account_for_signal(signal.exchange or None, ctx.cfg.exchange.default_account)
+    if account is None:
+        return SignalStatus.REJECTED, f"rejected: no enabled account for exchange '{signal.exchange}'", None
+    symbol, fresh = resolve_market(ctx, account, signal)
+    if symbol is None and fresh:
+        venue = signal.exchange or account.venue
+        return SignalStatus.REJECTED, f"rejected: unknown symbol {signal.raw_symbol} on {venue}", None
+    if symbol is not None:
+        signal.symbol = symbol
+    elif not signal.symbol:
+        return SignalStatus.REJECTED, f"rejected: cannot read symbol {signal.raw_symbol}", None
+    group = queueing.live_group(account.pk, signal.symbol, signal.timeframe)
+    drift = state_drift(signal.prev_market_position or None, Side(group.side) if group else None)
+    if drift:
+        events.record(
+            events.Category.SIGNAL,
+            drift,
+            severity=events.Severity.WARNING,
+            symbol=signal.symbol,
+            timeframe=signal.timeframe,
+            group_id=group.pk if group else None,
+            signal_id=signal.pk,
+            now=ctx.now(),
+        )
+    intent = Intent(signal.intent)
+    if intent is Intent.EXIT:
+        return _exit(ctx, signal, account, group)
+    if intent is Intent.REDUCE:
+        return _reduce(ctx, signal, group)
+    if intent is Intent.REVERSE and group is not None:
+        positions.close_group(ctx, group, f"reversed by signal #{signal.pk}")
+        group.refresh_from_db()
+        if group.is_open:
+            return _entry(ctx, signal, account, fresh, reversing=group)
+    return _entry(ctx, signal, account, fresh)
+
+
+def _entry(
+    ctx: EngineContext,
+    signal: Signal,
+    account: ExchangeAccount,
+    fresh: bool,
+    reversing: PositionGroup | None = None,
+) -> tuple[str, str, PositionGroup | None]:
+    if account.entries_blocked_reason:
+        return (
+            SignalStatus.REJECTED,
+            f"rejected: entries stopped on {account.label}: {account.entries_blocked_reason}",
+            None,
+        )
+    side = Side(signal.side)
+    size = pyramid_size(
+        signal.order_size, SizeType(signal.size_type), ctx.cfg.grid_strategy.default_pyramid_size_quote
+    )
+    _hint_price(ctx, account, signal)
+    group = queueing.live_group(account.pk, signal.symbol, signal.timeframe)
+    queued = QueueEntry.objects.filter(
+        account=account, symbol=signal.symbol, timeframe=signal.timeframe
+    ).exists()
+    decision = route_entry(
+        side,
+        queueing.as_live(group),
+        queueing.pool_state(ctx),
+        ctx.cfg.grid_strategy.max_pyramids_per_group,
+        rules_ready=fresh,
+    )
+    if decision.route is Route.OPEN_GROUP and queued:
+        # The market already waits in line: the newer signal replaces the queued one.
+        decision = EntryDecision(Route.QUEUE, "queued", QueueReason.POOL_FULL)
+    if decision.route is Route.IGNORE:
+        return SignalStatus.IGNORED, decision.reason, group
+    if decision.route is Route.QUEUE:
+        entry, reason = queueing.enqueue(ctx, signal, account, side, size, decision.queue_reason)
+        if entry is None:
+            status = SignalStatus.REJECTED if reason.startswith("rejected") else SignalStatus.IGNORED
+            return status, reason, group
+        return SignalStatus.QUEUED, reason or decision.reason, group
+    return open_or_pyramid(ctx, signal, account, side, size, group)
+
+
+def open_or_pyramid(
+    ctx: EngineContext,
+    signal: Signal,
+    account: ExchangeAccount,
+    side: Side,
+    size: PyramidSize,
+    group: PositionGroup | None,
+) -> tuple[str, str, PositionGroup | None]:
+    rules = positions.rules_for(account.pk, signal.symbol)
+    if rules is None:
+        return SignalStatus.REJECTED, f"rejected: no precision rules for {signal.symbol}", group
+    plan = positions.plan_pyramid(ctx, side, signal.entry_price, size, rules)
+    if plan.error:
+        return SignalStatus.REJECTED, f"rejected: {plan.error}", group
+    if group is None:
+        group = positions.open_group(ctx, account, signal, side, plan, size, rules)
+        return SignalStatus.APPLIED, f"opened group #{group.pk}", group
+    positions.add_pyramid(ctx, group, signal, plan, size, rules)
+    group.refresh_from_db()
+    max_p = ctx.cfg.grid_strategy.max_pyramids_per_group
+    return SignalStatus.APPLIED, f"pyramid {group.pyramid_count}/{max_p} on group #{group.pk}", group
+
+
+def _hint_price(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> None:
+    if signal.entry_price:
+        try:
+            ctx.adapter(account).hint_price(signal.symbol, signal.entry_price)
+        except ExchangeError:
+            pass
+
+
+def _exit(
+    ctx: EngineContext, signal: Signal, account: ExchangeAccount, group: PositionGroup | None
+) -> tuple[str, str, PositionGroup | None]:
+    queued = QueueEntry.objects.filter(
+        account=account, symbol=signal.symbol, timeframe=signal.timeframe
+    ).first()
+    notes = []
+    if queued is not None:
+        queueing.remove(ctx, queued, f"removed by exit signal #{signal.pk}")
+        notes.append(f"removed queued entry #{queued.pk}")
+    if group is not None:
+        positions.close_group(ctx, group, f"exit signal #{signal.pk}")
+        notes.insert(0, f"closed group #{group.pk}")
+    if not notes:
+        return (
+            SignalStatus.IGNORED,
+            f"ignored: nothing open or queued on {signal.symbol} {signal.timeframe}",
+            None,
+        )
+    return SignalStatus.APPLIED, "; ".join(notes), group
+
+
+def _reduce(
+    ctx: EngineContext, signal: Signal, group: PositionGroup | None
+) -> tuple[str, str, PositionGroup | None]:
+    if group is None:
+        return SignalStatus.IGNORED, f"ignored: nothing open on {signal.symbol} {signal.timeframe}", None
+    if not signal.order_size:
+        return SignalStatus.REJECTED, "rejected: reduce needs tv.order_size", group
+    qty = signal.order_size
+    if signal.size_type == SizeType.QUOTE.value:
+        price = signal.entry_price or positions.last_price(ctx, group)
+        if not price:
+            return SignalStatus.REJECTED, "rejected: reduce in quote needs a price", group
+        qty = signal.order_size / price
+    sent = positions.reduce_group(ctx, group, qty)
+    if sent <= 0:
+        return SignalStatus.IGNORED, f"ignored: nothing to reduce on group #{group.pk}", group
+    return SignalStatus.APPLIED, f"reduced group #{group.pk} by {sent.normalize()}", group

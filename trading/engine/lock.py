@@ -1,0 +1,88 @@
+"""One active engine per database: a PostgreSQL advisory lock, or an exclusive lock file on SQLite."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+# An arbitrary constant shared by every engine of this product on one database.
+ADVISORY_KEY = 0x7476656E67  # "tveng"
+
+
+class EngineAlreadyRunning(RuntimeError):
+    pass
+
+
+def owner_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class EngineLock:
+    """Held for the engine's whole life; released on stop or when the process dies."""
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        db = settings.DATABASES["default"]
+        if db["ENGINE"].endswith("postgresql"):
+            self._acquire_postgres(db)
+        else:
+            self._acquire_file(Path(str(db["NAME"])))
+
+    def _acquire_postgres(self, db: dict) -> None:
+        import psycopg
+
+        # A dedicated connection: Django recycles its own, which would silently drop the lock.
+        self._conn = psycopg.connect(
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            dbname=db["NAME"],
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            autocommit=True,
+        )
+        got = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()[0]
+        if not got:
+            self._conn.close()
+            self._conn = None
+            raise EngineAlreadyRunning("another engine holds this database's advisory lock")
+
+    def _acquire_file(self, db_path: Path) -> None:
+        lock_path = Path(f"{db_path}.engine.lock") if str(db_path) != ":memory:" else None
+        if lock_path is None:
+            return
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise EngineAlreadyRunning(f"another engine holds {lock_path}") from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, owner_label().encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
+            finally:
+                self._conn.close()
+                self._conn = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> EngineLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

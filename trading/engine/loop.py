@@ -1,0 +1,130 @@
+"""The engine: one `tick(now)` that tests call directly, and the steps it runs in order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+from .. import config_service, events
+from ..models import EngineState
+from . import commands, intake, markets, orders, promotion, queueing, takeprofit
+from .context import EngineContext, engine_state
+from .lock import EngineLock, owner_label
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    commands: int = 0
+    signals: int = 0
+    orders_synced: int = 0
+    take_profits: int = 0
+    expired: int = 0
+    promoted: int = 0
+
+    @property
+    def found_work(self) -> bool:
+        return any(vars(self).values())
+
+
+class Engine:
+    """Owns the lock and the context. Exactly one per database is ever running."""
+
+    def __init__(self, ctx: EngineContext | None = None, *, use_lock: bool = True) -> None:
+        config_service.ensure_initialised()
+        self.ctx = ctx or EngineContext()
+        self.lock = EngineLock() if use_lock else None
+        self._last_sync = None
+
+    def start(self) -> None:
+        if self.lock is not None:
+            self.lock.acquire()
+        now = self.ctx.now()
+        state = engine_state()
+        state.status = EngineState.Status.PAUSED if state.paused else EngineState.Status.RUNNING
+        state.started_at = now
+        state.heartbeat_at = now
+        state.owner = owner_label()
+        state.last_error = ""
+        state.save()
+        events.record(events.Category.ENGINE, f"engine started ({state.owner})", now=now)
+        markets.refresh_all(self.ctx, force=True)
+        self.reconcile()
+
+    def reconcile(self) -> int:
+        """Resume from the database: look every live order up on its exchange and adopt what changed."""
+        changed = orders.sync_live_orders(self.ctx)
+        if changed:
+            events.record(
+                events.Category.ENGINE, f"reconciled {changed} order(s) with the exchange", now=self.ctx.now()
+            )
+        return changed
+
+    def tick(self) -> TickReport:
+        """One pass. Every step commits its own changes, so a crash between steps loses nothing."""
+        ctx = self.ctx
+        ctx.refresh_config()
+        report = TickReport()
+        report.commands = commands.apply_pending(ctx)
+        paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
+        if not paused:
+            report.signals = intake.apply_pending(ctx)
+        if self._sync_due():
+            report.orders_synced = orders.sync_live_orders(ctx)
+            report.take_profits = takeprofit.sweep(ctx)
+        report.expired = queueing.expire(ctx)
+        if not paused:
+            report.promoted = promotion.promote_ready(ctx)
+        return report
+
+    def _sync_due(self) -> bool:
+        now = self.ctx.now()
+        interval = self.ctx.cfg.exchange.order_sync_interval_ms / 1000
+        if self._last_sync is None or (now - self._last_sync).total_seconds() >= interval:
+            self._last_sync = now
+            return True
+        return False
+
+    def heartbeat(self) -> None:
+        paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
+        status = EngineState.Status.PAUSED if paused else EngineState.Status.RUNNING
+        EngineState.objects.filter(pk=1).update(heartbeat_at=self.ctx.now(), status=status)
+
+    def refresh_markets(self) -> None:
+        markets.refresh_all(self.ctx)
+
+    def stop(self) -> None:
+        EngineState.objects.filter(pk=1).update(status=EngineState.Status.STOPPED)
+        events.record(events.Category.ENGINE, "engine stopped", now=self.ctx.now())
+        if self.lock is not None:
+            self.lock.release()
+
+
+def guarded(step):
+    """Wrap a scheduled step: fresh DB connections around it, and no exception escapes."""
+
+    def run() -> None:
+        close_old_connections()
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+            log.exception("engine step %s failed", getattr(step, "__name__", step))
+            try:
+                EngineState.objects.filter(pk=1).update(
+                    status=EngineState.Status.ERROR, last_error=str(exc)[:500]
+                )
+                events.record(
+                    events.Category.ERROR,
+                    f"engine step failed: {type(exc).__name__}: {exc}",
+                    severity=events.Severity.ERROR,
+                )
+            except Exception:  # noqa: BLE001
+                log.exception("could not record the failure")
+        finally:
+            close_old_connections()
+
+    run.__name__ = getattr(step, "__name__", "step")
+    return run

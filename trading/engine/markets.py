@@ -1,0 +1,50 @@
+"""Keeping each account's precision rules fresh; a failed refresh is an alert, never a crash."""
+
+from __future__ import annotations
+
+import logging
+
+from exchanges.core.adapter import ExchangeError
+from exchanges.markets import sync_market_rules
+from exchanges.models import ExchangeAccount
+
+from .. import events
+from .context import EngineContext
+
+log = logging.getLogger(__name__)
+
+
+def refresh_account(ctx: EngineContext, account: ExchangeAccount) -> bool:
+    try:
+        catalog = ctx.adapter(account).load_markets()
+        changed = sync_market_rules(account, catalog, ctx.now())
+    except (ExchangeError, OSError, ValueError) as exc:
+        events.record(
+            events.Category.PRECISION,
+            f"market rules refresh failed on {account.label}: {exc}",
+            severity=events.Severity.ERROR,
+            now=ctx.now(),
+        )
+        ExchangeAccount.objects.filter(pk=account.pk).update(last_error=str(exc)[:500])
+        return False
+    if changed:
+        events.record(
+            events.Category.PRECISION,
+            f"market rules of {account.label} synced: {changed} market(s) changed",
+            now=ctx.now(),
+        )
+    return True
+
+
+def refresh_all(ctx: EngineContext, force: bool = False) -> int:
+    """Refresh accounts whose rules are older than `precision_refresh_sec` (all of them if forced)."""
+    interval = ctx.cfg.exchange.precision_refresh_sec
+    now = ctx.now()
+    done = 0
+    for account in ExchangeAccount.objects.filter(enabled=True):
+        due = (
+            account.markets_synced_at is None or (now - account.markets_synced_at).total_seconds() >= interval
+        )
+        if (force or due) and refresh_account(ctx, account):
+            done += 1
+    return done

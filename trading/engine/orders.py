@@ -1,0 +1,256 @@
+"""Sending orders idempotently and keeping them in step with the exchange.
+
+An order row is committed in SUBMITTING state before the request goes out. If the request times
+out or the process dies, the next sync looks the order up by its client id and only re-sends
+(with the same id) when the exchange has never seen it, so nothing is placed twice.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from exchanges.core.adapter import (
+    AuthenticationError,
+    ExchangeError,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    TemporaryError,
+)
+from exchanges.models import ExchangeAccount
+
+from .. import events
+from ..core.clientid import Purpose, client_order_id
+from ..core.numbers import fmt
+from ..core.precision import order_violations
+from ..core.types import MarketRules, OrderSide
+from ..models import DcaLeg, Order, OrderState, PositionGroup
+from ..models.orders import LIVE_ORDER_STATES
+from . import fills
+from .context import EngineContext
+
+_STATE_FROM_REPORT = {
+    OrderStatus.FILLED: OrderState.FILLED,
+    OrderStatus.CANCELLED: OrderState.CANCELLED,
+    OrderStatus.EXPIRED: OrderState.CANCELLED,
+    OrderStatus.REJECTED: OrderState.REJECTED,
+}
+
+
+def _next_attempt(group: PositionGroup, pyramid: int | None, leg: int | None, purpose: Purpose) -> int:
+    qs = Order.objects.filter(group=group, purpose=purpose.value)
+    if leg is not None:
+        qs = qs.filter(leg__index=leg, leg__pyramid__index=pyramid)
+    else:
+        qs = qs.filter(leg__isnull=True)
+    return qs.count()
+
+
+def new_order(
+    ctx: EngineContext,
+    *,
+    group: PositionGroup,
+    leg: DcaLeg | None,
+    purpose: Purpose,
+    side: OrderSide,
+    order_type: str,
+    qty: Decimal,
+    price: Decimal | None,
+    allocations: dict[str, str] | None = None,
+) -> Order:
+    pyramid_index = leg.pyramid.index if leg is not None else None
+    leg_index = leg.index if leg is not None else None
+    attempt = _next_attempt(group, pyramid_index, leg_index, purpose)
+    now = ctx.now()
+    return Order.objects.create(
+        client_order_id=client_order_id(ctx.namespace, group.pk, pyramid_index, leg_index, purpose, attempt),
+        account_id=group.account_id,
+        group=group,
+        leg=leg,
+        purpose=purpose.value,
+        symbol=group.symbol,
+        side=side.value,
+        type=order_type,
+        price=price,
+        qty=qty,
+        allocations=allocations or {},
+        attempt=attempt,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def preflight(order: Order, rules: MarketRules, reference_price: Decimal) -> bool:
+    """Block (never send) an order the exchange would refuse. Returns True if it may go."""
+    price = order.price if order.price is not None else reference_price
+    found = order_violations(price, order.qty, rules)
+    if not found:
+        return True
+    order.state = OrderState.BLOCKED
+    order.error = "; ".join(v.message for v in found)[:500]
+    order.save(update_fields=["state", "error"])
+    events.record(
+        events.Category.PRECISION,
+        f"order {order.client_order_id} blocked before sending: {order.error}",
+        severity=events.Severity.WARNING,
+        symbol=order.symbol,
+        group_id=order.group_id,
+        context={"qty": order.qty, "price": price, "rules": rules.__dict__},
+    )
+    return False
+
+
+def submit(ctx: EngineContext, order: Order) -> Order:
+    """Send the order once; on a temporary failure leave it SUBMITTING for the next sync."""
+    account = ExchangeAccount.objects.get(pk=order.account_id)
+    adapter = ctx.adapter(account)
+    request = OrderRequest(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=OrderSide(order.side),
+        type=OrderType(order.type),
+        qty=order.qty,
+        price=order.price,
+        reduce_only=order.purpose not in (Purpose.ENTRY.value, Purpose.DCA.value),
+    )
+    try:
+        report = adapter.create_order(request)
+    except TemporaryError as exc:
+        _note_error(order, f"temporary: {exc}")
+        return order
+    except (InvalidOrder, InsufficientFunds, AuthenticationError) as exc:
+        _reject(ctx, order, account, exc)
+        return order
+    except ExchangeError as exc:
+        _reject(ctx, order, account, exc)
+        return order
+    events.record(
+        events.Category.ORDER,
+        f"{order.purpose} order {order.client_order_id} accepted: {order.side} {fmt(order.qty)} {order.symbol}"
+        + (f" @ {fmt(order.price)}" if order.price is not None else " at market"),
+        symbol=order.symbol,
+        group_id=order.group_id,
+        context={"request": request.__dict__, "status": report.status.value},
+    )
+    apply_report(ctx, order, report)
+    return order
+
+
+def _note_error(order: Order, message: str) -> None:
+    order.error = message[:500]
+    order.save(update_fields=["error"])
+    events.record(
+        events.Category.ORDER,
+        f"order {order.client_order_id} not confirmed ({message}); will look it up before re-sending",
+        severity=events.Severity.WARNING,
+        symbol=order.symbol,
+        group_id=order.group_id,
+    )
+
+
+def _reject(ctx: EngineContext, order: Order, account: ExchangeAccount, exc: Exception) -> None:
+    with transaction.atomic():
+        order.state = OrderState.REJECTED
+        order.error = str(exc)[:500]
+        order.updated_at = ctx.now()
+        order.save(update_fields=["state", "error", "updated_at"])
+        if isinstance(exc, InsufficientFunds | AuthenticationError):
+            account.entries_blocked_reason = f"{type(exc).__name__}: {exc}"[:200]
+            account.save(update_fields=["entries_blocked_reason"])
+        fills.order_finished(ctx, order)
+    events.record(
+        events.Category.ORDER,
+        f"order {order.client_order_id} rejected by {account.label}: {exc}",
+        severity=events.Severity.ERROR,
+        symbol=order.symbol,
+        group_id=order.group_id,
+    )
+
+
+def apply_report(ctx: EngineContext, order: Order, report: OrderReport) -> None:
+    """Bring our order row (and its leg, group and trades) in line with the exchange's view."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        delta = report.filled_qty - order.filled_qty
+        if delta > 0:
+            fills.book_fill(ctx, order, report)
+        order.exchange_order_id = report.exchange_order_id or order.exchange_order_id
+        if report.status is OrderStatus.OPEN:
+            if order.state != OrderState.CANCELLING:
+                order.state = OrderState.PARTIALLY_FILLED if report.filled_qty > 0 else OrderState.OPEN
+        else:
+            order.state = _STATE_FROM_REPORT[report.status]
+        order.updated_at = ctx.now()
+        order.save()
+        fills.order_accepted(order)
+        if order.state not in LIVE_ORDER_STATES:
+            fills.order_finished(ctx, order)
+
+
+def cancel(ctx: EngineContext, order: Order) -> None:
+    account = ExchangeAccount.objects.get(pk=order.account_id)
+    order.state = OrderState.CANCELLING
+    order.save(update_fields=["state"])
+    try:
+        report = ctx.adapter(account).cancel_order(order.client_order_id, order.symbol)
+    except ExchangeError as exc:
+        events.record(
+            events.Category.ORDER,
+            f"cancel of {order.client_order_id} not confirmed: {exc}",
+            severity=events.Severity.WARNING,
+            symbol=order.symbol,
+            group_id=order.group_id,
+        )
+        return
+    apply_report(ctx, order, report)
+
+
+def sync_live_orders(ctx: EngineContext, symbol: str | None = None) -> int:
+    """Poll every live order (optionally of one symbol); adopt fills; re-send lost submissions."""
+    qs = Order.objects.filter(state__in=LIVE_ORDER_STATES).select_related("account")
+    if symbol is not None:
+        qs = qs.filter(symbol=symbol)
+    changed = 0
+    for order in qs.order_by("id"):
+        changed += sync_one(ctx, order)
+    return changed
+
+
+def sync_one(ctx: EngineContext, order: Order) -> int:
+    adapter = ctx.adapter(order.account)
+    try:
+        report = adapter.fetch_order(order.client_order_id, order.symbol)
+    except ExchangeError as exc:
+        order.error = f"sync: {exc}"[:500]
+        order.save(update_fields=["error"])
+        return 0
+    if report is None:
+        if order.state == OrderState.SUBMITTING:
+            # The exchange never saw it: sending again with the same client id is safe.
+            submit(ctx, order)
+            return 1
+        order.state = OrderState.CANCELLED
+        order.error = "the exchange no longer knows this order"
+        order.updated_at = ctx.now()
+        order.save(update_fields=["state", "error", "updated_at"])
+        events.record(
+            events.Category.ORDER,
+            f"order {order.client_order_id} unknown to the exchange; marked cancelled",
+            severity=events.Severity.WARNING,
+            symbol=order.symbol,
+            group_id=order.group_id,
+        )
+        fills.order_finished(ctx, order)
+        return 1
+    unchanged = report.filled_qty == order.filled_qty and (
+        report.status is OrderStatus.OPEN and order.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+    )
+    if unchanged:
+        return 0
+    apply_report(ctx, order, report)
+    return 1

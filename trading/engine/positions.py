@@ -1,0 +1,263 @@
+"""Opening groups, adding pyramids and closing positions: each step committed as it happens."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from exchanges.core.adapter import ExchangeError, OrderType
+from exchanges.models import ExchangeAccount, MarketRule
+
+from .. import events
+from ..config_schema import dca_levels
+from ..core.clientid import Purpose
+from ..core.ladder import LadderPlan, build_ladder, dca0_guard_price
+from ..core.precision import floor_qty
+from ..core.sizing import PyramidSize
+from ..core.types import MarketRules, Side
+from ..models import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid, Signal
+from . import fills, orders
+from .context import EngineContext
+
+
+def rules_for(account_id: int, symbol: str) -> MarketRules | None:
+    row = MarketRule.objects.filter(account_id=account_id, symbol=symbol, active=True).first()
+    return row.to_rules() if row is not None else None
+
+
+def plan_pyramid(
+    ctx: EngineContext, side: Side, base_price: Decimal, size: PyramidSize, rules: MarketRules
+) -> LadderPlan:
+    return build_ladder(side, base_price, size, dca_levels(ctx.cfg), rules)
+
+
+def open_group(
+    ctx: EngineContext,
+    account: ExchangeAccount,
+    signal: Signal,
+    side: Side,
+    plan: LadderPlan,
+    size: PyramidSize,
+    rules: MarketRules,
+) -> PositionGroup:
+    with transaction.atomic():
+        group = PositionGroup.objects.create(
+            account=account,
+            symbol=signal.symbol,
+            timeframe=signal.timeframe,
+            side=side.value,
+            status=GroupStatus.WAITING,
+            tp_mode=ctx.cfg.grid_strategy.tp_mode.value,
+            aggregate_tp_percent=ctx.cfg.grid_strategy.aggregate_tp_percent,
+            opened_at=ctx.now(),
+        )
+    events.record(
+        events.Category.SIGNAL,
+        f"opened group #{group.pk} {group.symbol} {group.timeframe} {side.value}",
+        symbol=group.symbol,
+        timeframe=group.timeframe,
+        group_id=group.pk,
+        signal_id=signal.pk,
+        now=ctx.now(),
+    )
+    add_pyramid(ctx, group, signal, plan, size, rules)
+    return group
+
+
+def add_pyramid(
+    ctx: EngineContext,
+    group: PositionGroup,
+    signal: Signal,
+    plan: LadderPlan,
+    size: PyramidSize,
+    rules: MarketRules,
+) -> Pyramid:
+    slippage = signal.max_slippage_percent
+    if slippage is None:
+        slippage = ctx.cfg.grid_strategy.max_slippage_percent
+    with transaction.atomic():
+        pyramid = Pyramid.objects.create(
+            group=group,
+            index=group.pyramid_count,
+            signal=signal,
+            base_price=plan.base_price,
+            size_amount=size.amount,
+            size_unit=size.unit,
+            max_slippage_percent=slippage,
+            adjustments=list(plan.adjustments),
+            created_at=ctx.now(),
+        )
+        for planned in plan.legs:
+            DcaLeg.objects.create(
+                pyramid=pyramid,
+                group=group,
+                index=planned.index,
+                gap_percent=planned.gap_percent,
+                weight_percent=planned.weight_percent,
+                tp_percent=planned.tp_percent,
+                price=planned.price,
+                qty=planned.qty,
+                state=LegState.SKIPPED if planned.skipped else LegState.PENDING,
+                merged_into=planned.merged_into,
+            )
+        group.pyramid_count += 1
+        group.save(update_fields=["pyramid_count", "updated_at"])
+    if plan.adjustments:
+        events.record(
+            events.Category.PRECISION,
+            f"ladder of P{pyramid.index} adjusted before sending: " + "; ".join(plan.adjustments),
+            severity=events.Severity.WARNING,
+            symbol=group.symbol,
+            timeframe=group.timeframe,
+            group_id=group.pk,
+            now=ctx.now(),
+        )
+    place_pyramid_orders(ctx, group, pyramid, rules)
+    return pyramid
+
+
+def place_pyramid_orders(
+    ctx: EngineContext, group: PositionGroup, pyramid: Pyramid, rules: MarketRules
+) -> None:
+    side = Side(group.side)
+    for leg in pyramid.legs.exclude(state=LegState.SKIPPED).order_by("index"):
+        if leg.index == 0:
+            # DCA0 is a marketable limit: it fills at once like a market order, never beyond the guard.
+            price = dca0_guard_price(side, pyramid.base_price, pyramid.max_slippage_percent, rules)
+            purpose = Purpose.ENTRY
+        else:
+            price, purpose = leg.price, Purpose.DCA
+        order = orders.new_order(
+            ctx,
+            group=group,
+            leg=leg,
+            purpose=purpose,
+            side=side.entry_order_side,
+            order_type=OrderType.LIMIT.value,
+            qty=leg.qty,
+            price=price,
+        )
+        if orders.preflight(order, rules, price):
+            orders.submit(ctx, order)
+        else:
+            leg.state = LegState.CANCELLED
+            leg.save(update_fields=["state", "updated_at"])
+    fills.refresh_group(ctx, group)
+
+
+def last_price(ctx: EngineContext, group: PositionGroup) -> Decimal | None:
+    try:
+        return ctx.adapter(group.account).fetch_prices([group.symbol]).get(group.symbol)
+    except ExchangeError:
+        return None
+
+
+def close_legs(
+    ctx: EngineContext,
+    group: PositionGroup,
+    allocations: dict[int, Decimal],
+    purpose: Purpose,
+    rules: MarketRules | None,
+) -> bool:
+    """One market order closing the given quantity of each leg. False if nothing could be sent."""
+    allocations = {leg_id: qty for leg_id, qty in allocations.items() if qty > 0}
+    if not allocations:
+        return False
+    total = sum(allocations.values(), Decimal(0))
+    if rules is not None:
+        total = floor_qty(total, rules)
+    side = Side(group.side)
+    order = orders.new_order(
+        ctx,
+        group=group,
+        leg=None,
+        purpose=purpose,
+        side=side.exit_order_side,
+        order_type=OrderType.MARKET.value,
+        qty=total,
+        price=None,
+        allocations={str(k): str(v) for k, v in allocations.items()},
+    )
+    reference = last_price(ctx, group)
+    if rules is not None and reference is not None and not orders.preflight(order, rules, reference):
+        return False
+    orders.submit(ctx, order)
+    return True
+
+
+def open_allocations(group: PositionGroup) -> dict[int, Decimal]:
+    """Each leg's filled-and-not-closed quantity, less what a live close order already covers."""
+    inflight: dict[int, Decimal] = {}
+    for order in fills.open_orders_of(group, {p.value for p in Purpose} - fills.ENTRY_PURPOSES):
+        remaining = order.qty - order.filled_qty
+        for leg_id, qty in sorted(order.allocations.items(), key=lambda item: int(item[0])):
+            take = min(Decimal(qty), remaining)
+            inflight[int(leg_id)] = inflight.get(int(leg_id), Decimal(0)) + take
+            remaining -= take
+    result: dict[int, Decimal] = {}
+    for leg in group.legs.all():
+        free = leg.open_qty - inflight.get(leg.pk, Decimal(0))
+        if free > 0:
+            result[leg.pk] = free
+    return result
+
+
+def cancel_entries(ctx: EngineContext, group: PositionGroup, leg_ids: set[int] | None = None) -> None:
+    for order in fills.open_orders_of(group, fills.ENTRY_PURPOSES):
+        if leg_ids is None or order.leg_id in leg_ids:
+            orders.cancel(ctx, order)
+
+
+def close_group(
+    ctx: EngineContext, group: PositionGroup, reason: str, purpose: Purpose = Purpose.EXIT
+) -> None:
+    """Exit: cancel every unfilled DCA order, close every filled quantity, release the slot when done."""
+    group.status = GroupStatus.CLOSING
+    group.close_reason = reason
+    group.save(update_fields=["status", "close_reason", "updated_at"])
+    # Cancel first: a leg that fills while we cancel is then part of the close.
+    cancel_entries(ctx, group)
+    group.refresh_from_db()
+    rules = rules_for(group.account_id, group.symbol)
+    sent = close_legs(ctx, group, open_allocations(group), purpose, rules)
+    if not sent:
+        _write_off_dust(ctx, group)
+    fills.refresh_group(ctx, PositionGroup.objects.get(pk=group.pk))
+
+
+def _write_off_dust(ctx: EngineContext, group: PositionGroup) -> None:
+    """What is left is below the exchange minimum: it cannot be sold, so the group lets it go."""
+    leftovers = open_allocations(group)
+    if not leftovers:
+        return
+    for leg in group.legs.filter(pk__in=leftovers):
+        leg.closed_qty = leg.filled_qty
+        leg.state = LegState.CLOSED
+        leg.save(update_fields=["closed_qty", "state", "updated_at"])
+    events.record(
+        events.Category.PRECISION,
+        f"group #{group.pk}: {sum(leftovers.values())} {group.symbol} left as dust (below the exchange minimum)",
+        severity=events.Severity.WARNING,
+        symbol=group.symbol,
+        group_id=group.pk,
+        now=ctx.now(),
+    )
+
+
+def reduce_group(ctx: EngineContext, group: PositionGroup, qty: Decimal) -> Decimal:
+    """Close `qty` proportionally across filled legs, keeping the ladder's shape. Returns qty sent."""
+    rules = rules_for(group.account_id, group.symbol)
+    available = open_allocations(group)
+    total_open = sum(available.values(), Decimal(0))
+    if total_open <= 0:
+        return Decimal(0)
+    fraction = min(Decimal(1), qty / total_open)
+    allocations = {
+        leg_id: (floor_qty(open_qty * fraction, rules) if rules else open_qty * fraction)
+        for leg_id, open_qty in available.items()
+    }
+    if not close_legs(ctx, group, allocations, Purpose.REDUCE, rules):
+        return Decimal(0)
+    fills.refresh_group(ctx, PositionGroup.objects.get(pk=group.pk))
+    return sum(allocations.values(), Decimal(0))

@@ -1,0 +1,65 @@
+"""Moving queued entries into the pool: the best first, the moment a slot or the rules allow."""
+
+from __future__ import annotations
+
+from exchanges.models import ExchangeAccount
+
+from ..core.sizing import PyramidSize
+from ..core.types import Side
+from ..models import QueueEntry
+from . import queueing
+from .context import EngineContext
+from .intake import finish, open_or_pyramid, resolve_market
+
+
+def promote_ready(ctx: EngineContext) -> int:
+    """Walk the ranked queue and promote every entry that can go now."""
+    promoted = 0
+    for ranked in queueing.ranked(ctx):
+        entry = (
+            QueueEntry.objects.select_related("signal", "account").filter(pk=ranked.entry.entry_id).first()
+        )
+        if entry is not None and try_promote(ctx, entry, force=False):
+            promoted += 1
+    return promoted
+
+
+def blocked_reason(ctx: EngineContext, entry: QueueEntry, force: bool) -> str | None:
+    """Why this entry cannot be promoted right now, or None if it can."""
+    account: ExchangeAccount = entry.account
+    if account.entries_blocked_reason:
+        return f"entries stopped on {account.label}"
+    _, fresh = resolve_market(ctx, account, entry.signal)
+    if not fresh:
+        return "precision rules missing or stale"
+    group = queueing.live_group(account.pk, entry.symbol, entry.timeframe)
+    if group is not None and group.side != entry.side:
+        return f"{group.side} group #{group.pk} still live"
+    if group is None and not force and not queueing.pool_state(ctx).has_free_slot:
+        return "pool full"
+    return None
+
+
+def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool) -> bool:
+    """Open (or pyramid) a queued entry. `force` bypasses the pool limit (operator's Force Add)."""
+    if blocked_reason(ctx, entry, force) is not None:
+        return False
+    signal = entry.signal
+    signal.symbol = entry.symbol
+    group = queueing.live_group(entry.account_id, entry.symbol, entry.timeframe)
+    size = PyramidSize(entry.size_amount, entry.size_unit)  # type: ignore[arg-type]
+    max_p = ctx.cfg.grid_strategy.max_pyramids_per_group
+    entry.delete()
+    if group is not None and group.pyramid_count >= max_p:
+        finish(
+            ctx,
+            signal,
+            "ignored",
+            f"ignored: {group.pyramid_count}/{max_p} pyramids on group #{group.pk}",
+            group,
+        )
+        return False
+    status, reason, group = open_or_pyramid(ctx, signal, entry.account, Side(entry.side), size, group)
+    how = "forced into the pool" if force else "promoted from the queue"
+    finish(ctx, signal, status, f"{how}: {reason}", group)
+    return True

@@ -1,0 +1,177 @@
+"""The waiting queue: enqueue (replace, evict), expire, and promote into the pool."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from exchanges.core.adapter import ExchangeError
+from exchanges.models import ExchangeAccount
+
+from .. import events
+from ..config_schema import dca_levels
+from ..core.queue import QueuedEntry, RankedEntry, expected_profit, is_expired, rank_queue, select_evictee
+from ..core.routing import LiveGroup, PoolState, QueueReason
+from ..core.sizing import PyramidSize, size_in_quote
+from ..core.types import Side
+from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
+from ..models.groups import OPEN_STATUSES
+from .context import EngineContext
+
+
+def pool_state(ctx: EngineContext) -> PoolState:
+    used = PositionGroup.objects.filter(status__in=OPEN_STATUSES).count()
+    return PoolState(used=used, max_open=ctx.cfg.execution_pool.max_open_groups)
+
+
+def live_group(account_id: int, symbol: str, timeframe: str) -> PositionGroup | None:
+    return PositionGroup.objects.filter(
+        account_id=account_id, symbol=symbol, timeframe=timeframe, status__in=OPEN_STATUSES
+    ).first()
+
+
+def as_live(group: PositionGroup | None) -> LiveGroup | None:
+    if group is None:
+        return None
+    return LiveGroup(group_id=group.pk, side=Side(group.side), pyramid_count=group.pyramid_count)
+
+
+def _core_entry(entry: QueueEntry, live_keys: set[tuple[int, str, str, str]]) -> QueuedEntry:
+    return QueuedEntry(
+        entry_id=entry.pk,
+        symbol=entry.symbol,
+        timeframe=entry.timeframe,
+        side=Side(entry.side),
+        entry_price=entry.entry_price,
+        replacement_count=entry.replacement_count,
+        queued_at=entry.queued_at,
+        expected_profit=entry.expected_profit,
+        continuation=(entry.account_id, entry.symbol, entry.timeframe, entry.side) in live_keys,
+    )
+
+
+def live_prices(ctx: EngineContext, entries: list[QueueEntry]) -> dict[str, Decimal]:
+    prices: dict[str, Decimal] = {}
+    by_account: dict[int, set[str]] = {}
+    for entry in entries:
+        by_account.setdefault(entry.account_id, set()).add(entry.symbol)
+    for account in ExchangeAccount.objects.filter(pk__in=by_account):
+        try:
+            prices.update(ctx.adapter(account).fetch_prices(sorted(by_account[account.pk])))
+        except ExchangeError:
+            continue  # unpriced entries simply rank after priced ones
+    return prices
+
+
+def ranked(ctx: EngineContext, entries: list[QueueEntry] | None = None) -> list[RankedEntry]:
+    """The queue best first. Operator-promoted entries go ahead of the configured rules."""
+    entries = list(QueueEntry.objects.all()) if entries is None else entries
+    if not entries:
+        return []
+    live_keys = {
+        (g.account_id, g.symbol, g.timeframe, g.side)
+        for g in PositionGroup.objects.filter(status__in=OPEN_STATUSES).only(
+            "account_id", "symbol", "timeframe", "side"
+        )
+    }
+    core = [_core_entry(e, live_keys) for e in entries]
+    order = rank_queue(core, live_prices(ctx, entries), ctx.cfg.waiting_rule.selection_priority)
+    promoted = {e.pk: e.promoted_at for e in entries if e.promoted_at is not None}
+    if promoted:
+        order = sorted(
+            order,
+            key=lambda r: (r.entry.entry_id not in promoted, promoted.get(r.entry.entry_id) or 0, r.rank),
+        )
+        order = [
+            RankedEntry(entry=r.entry, rank=i + 1, loss_percent=r.loss_percent) for i, r in enumerate(order)
+        ]
+    return order
+
+
+def enqueue(
+    ctx: EngineContext,
+    signal: Signal,
+    account: ExchangeAccount,
+    side: Side,
+    size: PyramidSize,
+    reason: QueueReason,
+) -> tuple[QueueEntry | None, str]:
+    """Queue an entry (replacing one for the same market); returns the entry and the signal's reason."""
+    cfg = ctx.cfg.waiting_rule
+    now = ctx.now()
+    profit = expected_profit(dca_levels(ctx.cfg), size_in_quote(size, signal.entry_price))
+    existing = QueueEntry.objects.filter(
+        account=account, symbol=signal.symbol, timeframe=signal.timeframe
+    ).first()
+    if existing is not None:
+        if not cfg.queue_replace_same_symbol:
+            return None, f"ignored: already queued as entry #{existing.pk} (replacement is off)"
+        previous_signal_id = existing.signal_id
+        with transaction.atomic():
+            existing.signal = signal
+            existing.side = side.value
+            existing.entry_price = signal.entry_price
+            existing.size_amount, existing.size_unit = size.amount, size.unit
+            existing.expected_profit = profit
+            existing.replacement_count += 1
+            existing.reason = reason.value
+            existing.updated_at = now
+            existing.save()
+            Signal.objects.filter(pk=previous_signal_id).update(
+                status=SignalStatus.IGNORED, reason=f"replaced in the queue by signal #{signal.pk}"
+            )
+        return existing, f"queued: replaced queued entry ({existing.replacement_count} replacements)"
+    entry = QueueEntry.objects.create(
+        signal=signal,
+        account=account,
+        symbol=signal.symbol,
+        timeframe=signal.timeframe,
+        side=side.value,
+        entry_price=signal.entry_price,
+        size_amount=size.amount,
+        size_unit=size.unit,
+        expected_profit=profit,
+        reason=reason.value,
+        queued_at=now,
+        updated_at=now,
+    )
+    if QueueEntry.objects.count() > cfg.queue_limit:
+        evictee = select_evictee(ranked(ctx))
+        if evictee is not None:
+            evicted = QueueEntry.objects.select_related("signal").get(pk=evictee.entry_id)
+            _drop(ctx, evicted, f"evicted: queue limit {cfg.queue_limit} reached and it ranked last")
+            if evicted.pk == entry.pk:
+                return None, f"rejected: queue full ({cfg.queue_limit}) and this entry ranked last"
+    return entry, ""
+
+
+def _drop(ctx: EngineContext, entry: QueueEntry, reason: str) -> None:
+    with transaction.atomic():
+        Signal.objects.filter(pk=entry.signal_id).update(status=SignalStatus.IGNORED, reason=reason)
+        entry.delete()
+    events.record(
+        events.Category.SIGNAL,
+        f"queued {entry.symbol} {entry.timeframe} {entry.side} {reason}",
+        severity=events.Severity.WARNING,
+        symbol=entry.symbol,
+        timeframe=entry.timeframe,
+        signal_id=entry.signal_id,
+        now=ctx.now(),
+    )
+
+
+def expire(ctx: EngineContext) -> int:
+    """Drop entries older than max_queue_age_minutes (counted from their latest price)."""
+    max_age = ctx.cfg.waiting_rule.max_queue_age_minutes
+    if not max_age:
+        return 0
+    now = ctx.now()
+    expired = [e for e in QueueEntry.objects.all() if is_expired(e.updated_at, now, max_age)]
+    for entry in expired:
+        _drop(ctx, entry, f"expired after {max_age} min in the queue")
+    return len(expired)
+
+
+def remove(ctx: EngineContext, entry: QueueEntry, reason: str) -> None:
+    _drop(ctx, entry, reason)

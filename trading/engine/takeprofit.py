@@ -1,0 +1,84 @@
+"""Engine-monitored take-profit: on each price update, evaluate every live group and close what hit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import F
+
+from exchanges.core.adapter import ExchangeError
+from exchanges.models import ExchangeAccount
+
+from ..core.clientid import Purpose
+from ..core.takeprofit import OpenLeg, TpDecision, evaluate_take_profit
+from ..core.types import Side, TpMode
+from ..models import DcaLeg, GroupStatus, PositionGroup
+from . import fills, positions
+from .context import EngineContext
+
+TP_STATUSES = [GroupStatus.PARTIALLY_FILLED, GroupStatus.ACTIVE, GroupStatus.LIVE]
+
+
+def open_legs_by_group(symbols: set[str] | None = None) -> dict[int, list[OpenLeg]]:
+    qs = DcaLeg.objects.filter(group__status__in=TP_STATUSES, filled_qty__gt=F("closed_qty"))
+    if symbols is not None:
+        qs = qs.filter(group__symbol__in=symbols)
+    legs: dict[int, list[OpenLeg]] = defaultdict(list)
+    for leg_id, group_id, filled, closed, avg, tp in qs.values_list(
+        "id", "group_id", "filled_qty", "closed_qty", "avg_fill_price", "tp_percent"
+    ):
+        legs[group_id].append(
+            OpenLeg(leg_id=leg_id, open_qty=filled - closed, avg_fill_price=avg, tp_percent=tp)
+        )
+    return legs
+
+
+def current_prices(ctx: EngineContext, groups: list[PositionGroup]) -> dict[tuple[int, str], Decimal]:
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for group in groups:
+        wanted[group.account_id].add(group.symbol)
+    prices: dict[tuple[int, str], Decimal] = {}
+    for account in ExchangeAccount.objects.filter(pk__in=wanted):
+        try:
+            fetched = ctx.adapter(account).fetch_prices(sorted(wanted[account.pk]))
+        except ExchangeError:
+            continue
+        prices.update({(account.pk, symbol): price for symbol, price in fetched.items()})
+    return prices
+
+
+def sweep(ctx: EngineContext, symbols: set[str] | None = None) -> int:
+    """Evaluate TP for every group with open legs; returns how many closes were sent."""
+    legs = open_legs_by_group(symbols)
+    if not legs:
+        return 0
+    groups = list(PositionGroup.objects.filter(pk__in=legs))
+    prices = current_prices(ctx, groups)
+    sent = 0
+    for group in groups:
+        price = prices.get((group.account_id, group.symbol))
+        if price is None:
+            continue
+        decision = evaluate_take_profit(
+            Side(group.side), legs[group.pk], price, TpMode(group.tp_mode), group.aggregate_tp_percent
+        )
+        if decision.close_group or decision.legs:
+            execute(ctx, group, decision)
+            sent += 1
+    return sent
+
+
+def execute(ctx: EngineContext, group: PositionGroup, decision: TpDecision) -> None:
+    if decision.close_group:
+        positions.close_group(ctx, group, f"aggregate take-profit ({decision.reason})", Purpose.TP_GROUP)
+        return
+    leg_ids = set(decision.legs)
+    # A partially filled leg takes profit on what filled; the rest of its entry order is cancelled,
+    # so each leg makes one round trip.
+    positions.cancel_entries(ctx, group, leg_ids)
+    available = positions.open_allocations(group)
+    allocations = {leg_id: qty for leg_id, qty in available.items() if leg_id in leg_ids}
+    rules = positions.rules_for(group.account_id, group.symbol)
+    positions.close_legs(ctx, group, allocations, Purpose.TP_LEG, rules)
+    fills.refresh_group(ctx, PositionGroup.objects.get(pk=group.pk))

@@ -1,0 +1,85 @@
+"""Record a decision: an Event row (console, API) and a JSON line in the rotating log file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from .models import Event
+
+_file_logger: logging.Logger | None = None
+
+Category = Event.Category
+Severity = Event.Severity
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, Decimal | datetime):
+        return str(value)
+    return repr(value)
+
+
+def _log_file() -> logging.Logger:
+    global _file_logger
+    if _file_logger is None:
+        path = settings.ENGINE_LOG_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        logger = logging.getLogger("engine.events")
+        logger.propagate = False
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        _file_logger = logger
+    return _file_logger
+
+
+def jsonable(context: dict[str, Any]) -> dict[str, Any]:
+    """Decimals and datetimes as strings, so JSONField and the log line agree."""
+    return json.loads(json.dumps(context, default=_json_default))
+
+
+def record(
+    category: str,
+    message: str,
+    *,
+    severity: str = Severity.INFO,
+    symbol: str = "",
+    timeframe: str = "",
+    group_id: int | None = None,
+    signal_id: int | None = None,
+    context: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Event:
+    when = now or datetime.now(UTC)
+    ctx = jsonable(context or {})
+    event = Event.objects.create(
+        created_at=when,
+        category=category,
+        severity=severity,
+        symbol=symbol,
+        timeframe=timeframe,
+        group_id_ref=group_id,
+        signal_id_ref=signal_id,
+        message=message[:500],
+        context=ctx,
+    )
+    line = {
+        "ts": when.isoformat(),
+        "category": category,
+        "severity": severity,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "group": group_id,
+        "signal": signal_id,
+        "message": message,
+        "context": ctx,
+    }
+    _log_file().info(json.dumps(line, default=_json_default))
+    return event

@@ -1,0 +1,28 @@
+"""Trading state. Only the engine loop writes groups, pyramids, legs, orders and trades;
+the web process writes only the inbox (`Signal`) and the command table (`Command`)."""
+
+from .engine import ApiToken, ConfigDocument, EngineState
+from .events import Event
+from .groups import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid
+from .inbox import Command, CommandStatus, QueueEntry, Signal, SignalStatus
+from .orders import Order, OrderState, Trade
+
+__all__ = [
+    "ApiToken",
+    "Command",
+    "CommandStatus",
+    "ConfigDocument",
+    "DcaLeg",
+    "EngineState",
+    "Event",
+    "GroupStatus",
+    "LegState",
+    "Order",
+    "OrderState",
+    "PositionGroup",
+    "Pyramid",
+    "QueueEntry",
+    "Signal",
+    "SignalStatus",
+    "Trade",
+]
