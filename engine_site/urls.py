@@ -1,10 +1,20 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from trading import webhooks
+from trading.api import api
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness for load balancers: the web process answers (no database, no auth)."""
+    return HttpResponse("ok", content_type="text/plain")
+
 
 urlpatterns = [
+    path("healthz", healthz),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     # Both spellings answer directly: a redirect would lose TradingView's POST body.
     path("webhooks/tradingview", webhooks.tradingview, name="webhook-tradingview"),
     path("webhooks/tradingview/", webhooks.tradingview),

@@ -26,7 +26,8 @@ from .config_schema import (
 )
 from .models import ConfigDocument
 
-_cache: tuple[int, EngineConfig] | None = None
+# Keyed by (version, saved at): a rolled-back transaction can reuse a version number.
+_cache: tuple[tuple[int, datetime], EngineConfig] | None = None
 
 
 def config_path() -> Path:
@@ -68,15 +69,15 @@ def _store(cfg: EngineConfig, now: datetime) -> ConfigDocument:
 def current() -> EngineConfig:
     """The config in force, cached per stored version (one cheap query per call)."""
     global _cache
-    version = ConfigDocument.objects.filter(pk=1).values_list("version", flat=True).first()
-    if version is None:
+    key = ConfigDocument.objects.filter(pk=1).values_list("version", "updated_at").first()
+    if key is None:
         ensure_initialised()
         return current()
-    if _cache is not None and _cache[0] == version:
+    if _cache is not None and _cache[0] == key:
         return _cache[1]
     row = ConfigDocument.objects.get(pk=1)
     cfg = validate_document(row.document)
-    _cache = (row.version, cfg)
+    _cache = ((row.version, row.updated_at), cfg)
     return cfg
 
 

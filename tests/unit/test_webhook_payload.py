@@ -110,6 +110,15 @@ def test_non_utf8_absurd_nesting_and_huge_integers_are_400(body: bytes) -> None:
     refusal(body)
 
 
+def test_nesting_deeper_than_20_levels_is_400_everywhere() -> None:
+    deep = {"secret": "x", "note": json.loads("[" * 900 + "]" * 900)}
+    assert "nested deeper than 20" in refusal(json.dumps(deep).encode())
+    with pytest.raises(PayloadError) as caught:
+        parse_signal(deep)
+    assert caught.value.status == 400
+    assert decode_body(json.dumps({"a": json.loads("[" * 19 + "]" * 19)}).encode(), None)
+
+
 def test_valid_entry_alert_parses_to_a_signal() -> None:
     signal = parse_signal(payload())
     assert (signal.secret, signal.source, signal.sent_at) == (SECRET, "tradingview", NOW)
@@ -213,6 +222,14 @@ def test_symbol_is_split_when_recognisable_else_left_to_the_engine() -> None:
     assert parse_signal(payload(tv={"symbol": "BINANCE:ETHUSDT.P"})).symbol == "ETH/USDT"
     signal = parse_signal(payload(tv={"symbol": "BTCPERP"}))
     assert (signal.raw_symbol, signal.symbol) == ("BTCPERP", None)
+
+
+@pytest.mark.parametrize("bad", ["BTC\x00USDT", "BTC\ud800"])
+def test_text_a_database_cannot_store_is_422(bad: str) -> None:
+    assert set(errors_of(payload(tv={"symbol": bad}, strategy_info={"trade_id": bad}))) == {
+        "tv.symbol",
+        "strategy_info.trade_id",
+    }
 
 
 def test_overlong_text_is_422() -> None:
@@ -359,6 +376,12 @@ def test_redact_masks_secret_like_keys_at_any_level() -> None:
     assert data["tv"]["Client-Secret"] == "b"  # a copy, not the caller's dict
 
 
+def test_redacted_copy_is_storable_json() -> None:
+    data = decode_body(b'{"p": 43000.5, "n": NaN, "s": "a\\u0000b\\ud800", "k\\u0000": [1.0]}', None)
+    assert redact(data) == {"p": "43000.5", "n": "NaN", "s": "a\ufffdb\ufffd", "k\ufffd": ["1.0"]}
+    assert payload_fingerprint(data) == payload_fingerprint(redact(data))  # a stored copy replays as itself
+
+
 def test_signal_older_than_the_lag_is_stale() -> None:
     assert is_stale(NOW - timedelta(seconds=61), NOW, 60)
     assert not is_stale(NOW - timedelta(seconds=60), NOW, 60)
@@ -379,7 +402,10 @@ INDEX = json.loads((FIXTURES / "INDEX.json").read_text(encoding="utf-8"))
 def decode_and_parse(body: bytes, content_type: str | None) -> ParsedSignal | None:
     """Run the pipeline; return None when it was refused with a clean 400/422."""
     try:
-        return parse_signal(decode_body(body, content_type))
+        data = decode_body(body, content_type)
+        stored = json.dumps(redact(data), allow_nan=False, ensure_ascii=False)
+        assert "\\u0000" not in stored and stored.encode("utf-8")  # what the inbox's JSON column takes
+        return parse_signal(data)
     except PayloadError as exc:
         assert exc.status in (400, 422)
         assert exc.errors and all(set(e) == {"field", "message"} for e in exc.errors)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import Field, PlainSerializer
+
+from trading.core.takeprofit import OpenLeg, aggregate_tp_price, weighted_average_entry
+from trading.core.types import Side
 
 _DB_QUANTUM = Decimal("1E-12")  # the model columns' 12 decimal places
 
@@ -23,6 +27,16 @@ def decimal_text(value: Decimal) -> str:
 
 
 Dec = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str)]
+
+
+def page(rows: QuerySet, limit: int, offset: int) -> dict[str, Any]:
+    """One page of a queryset in the shape every list endpoint answers with."""
+    return {
+        "count": rows.count(),
+        "limit": limit,
+        "offset": offset,
+        "items": list(rows[offset : offset + limit]),
+    }
 
 
 class ErrorOut(Schema):
@@ -188,6 +202,19 @@ class OrderOut(Schema):
     updated_at: datetime
 
 
+# Every GroupStatus value plus "open" (every status but closed); a test keeps the two in step.
+GroupStatusFilter = Literal["open", "waiting", "live", "partially_filled", "active", "closing", "closed"]
+
+
+def _open_legs(group: Any) -> list[OpenLeg]:
+    # group.legs is prefetched by the routes, so this costs no query per group.
+    return [
+        OpenLeg(leg.pk, leg.open_qty, leg.avg_fill_price, leg.tp_percent)
+        for leg in group.legs.all()
+        if leg.open_qty > 0 and leg.avg_fill_price is not None
+    ]
+
+
 class GroupOut(Schema):
     id: int
     account: str
@@ -205,12 +232,28 @@ class GroupOut(Schema):
     closed_at: datetime | None
     risk_blocked: bool
     open_qty: Dec
-    avg_entry_price: Dec | None
-    aggregate_tp_price: Dec | None
+    avg_entry_price: Dec | None  # weighted by open quantity
+    aggregate_tp_price: Dec | None  # the group TP (aggregate/hybrid modes) at the current average
+
+    @staticmethod
+    def resolve_account(obj: Any) -> str:
+        return obj.account.label
+
+    @staticmethod
+    def resolve_open_qty(obj: Any) -> Decimal:
+        return sum((leg.open_qty for leg in _open_legs(obj)), Decimal(0))
+
+    @staticmethod
+    def resolve_avg_entry_price(obj: Any) -> Decimal | None:
+        return weighted_average_entry(_open_legs(obj))
+
+    @staticmethod
+    def resolve_aggregate_tp_price(obj: Any) -> Decimal | None:
+        return aggregate_tp_price(Side(obj.side), _open_legs(obj), obj.aggregate_tp_percent)
 
 
 class GroupDetailOut(GroupOut):
-    last_price: Dec | None
+    last_price: Dec | None = None  # the paper exchange's last price; None for live accounts
     pyramids: list[PyramidOut]
     orders: list[OrderOut]
 

@@ -33,6 +33,11 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MIN_EXPONENT, _MAX_EXPONENT = -12, 17
 # Text limits, generous for real values and within the inbox's columns: "BINANCE:1000PEPEUSDT.P" is 22.
 _MAX_SYMBOL, _MAX_EXCHANGE, _MAX_TIMEFRAME, _MAX_ID, _MAX_TEXT = 32, 20, 8, 100, 200
+# TradingView's payload is 3 levels deep; far deeper is garbage that would exhaust Python's recursion
+# in every later walk over it (pydantic, redact, the JSON encoder of the inbox).
+_MAX_DEPTH = 20
+# Characters no database text or JSON column accepts (PostgreSQL refuses NUL and lone surrogates).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _PLACEHOLDER_HINT = (
     "looks like a TradingView {{placeholder}} that was never filled in "
     "(placeholders are case-sensitive; check the spelling)"
@@ -78,6 +83,8 @@ def _text(value: object, limit: int = _MAX_TEXT) -> str:
         raise ValueError(f"must be at most {limit} characters")
     if "{{" in text:
         raise ValueError(_PLACEHOLDER_HINT)
+    if _UNSTORABLE.search(text):
+        raise ValueError("must not contain NUL or unpaired surrogate characters")
     return text
 
 
@@ -349,7 +356,23 @@ def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:
         raise PayloadError(400, "invalid JSON: a number is too long or the nesting is too deep") from None
     if not isinstance(data, dict):
         raise PayloadError(400, "expected a JSON object")
+    if _too_deep(data):
+        raise PayloadError(400, f"JSON nested deeper than {_MAX_DEPTH} levels")
     return data
+
+
+def _too_deep(data: object) -> bool:
+    # Iterative on purpose: recursion is exactly what absurd nesting would exhaust.
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= _MAX_DEPTH:
+                return True
+            stack.extend(
+                (child, depth + 1) for child in (value.values() if isinstance(value, dict) else value)
+            )
+    return False
 
 
 def _json_hint(text: str, content_type: str | None) -> str:
@@ -362,8 +385,8 @@ def _json_hint(text: str, content_type: str | None) -> str:
 
 def parse_signal(data: dict[str, Any]) -> ParsedSignal:
     """Validate a decoded webhook; raise PayloadError(422) naming every bad field at once."""
-    if not isinstance(data, dict):
-        raise PayloadError(400, "expected a JSON object")
+    if not isinstance(data, dict) or _too_deep(data):
+        raise PayloadError(400, f"expected a JSON object nested at most {_MAX_DEPTH} levels")
     errors: list[dict[str, str]] = []
     payload: _Payload | None = None
     try:
@@ -417,16 +440,28 @@ def _sensitive(key: object) -> bool:
 
 
 def redact(data: dict[str, Any]) -> dict[str, Any]:
-    """Deep-copy a payload with every secret-looking value replaced by "***", for logs and storage."""
+    """Deep-copy a decoded payload for logs and storage: secret-looking values become "***".
+
+    The copy is also storable as JSON anywhere: Decimals become their exact text, and NUL or unpaired
+    surrogate characters become U+FFFD.
+    """
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: "***" if _sensitive(k) else walk(v) for k, v in value.items()}
+            return {_storable(str(k)): "***" if _sensitive(k) else walk(v) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(item) for item in value]
-        return value  # JSON leaves are immutable, so sharing them is a copy
+        if isinstance(value, str):
+            return _storable(value)
+        if isinstance(value, Decimal) or (isinstance(value, float) and not math.isfinite(value)):
+            return str(value)
+        return value  # other JSON leaves are immutable, so sharing them is a copy
 
     return walk(data)
+
+
+def _storable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def is_stale(sent_at: datetime | None, now: datetime, max_lag_seconds: int) -> bool:

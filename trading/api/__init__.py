@@ -1,0 +1,23 @@
+"""The REST API at /api/v1/: reads from the database, writes only to the command table (and config).
+
+Every route needs `Authorization: Bearer <token>` except `GET health`. A read-only token gets 403 on
+any POST/PUT/DELETE. Writes answer 202 with a command id; poll `GET commands/{id}` for the effect.
+"""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from . import routes_commands, routes_groups, routes_paper, routes_queue, routes_signals, routes_system
+from .auth import TokenAuth
+
+api = NinjaAPI(
+    title="TV Engine API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+    description=__doc__ or "",
+)
+
+for module in (routes_system, routes_groups, routes_queue, routes_signals, routes_paper, routes_commands):
+    api.add_router("", module.router)

@@ -1,0 +1,39 @@
+"""The webhook inbox: every signal received and what became of it."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.errors import HttpError
+
+from trading.models import Signal, SignalStatus
+
+from .schemas import ErrorOut, SignalDetailOut, SignalPage, page
+
+router = Router(tags=["signals"])
+
+
+@router.get("/signals", response=SignalPage)
+def list_signals(
+    request: HttpRequest,
+    status: Query[SignalStatus | None] = None,
+    symbol: str | None = Query(None, max_length=40),
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> dict:
+    """Signals, newest first, with their status and the reason the engine gave."""
+    rows = Signal.objects.order_by("-id")
+    if status is not None:
+        rows = rows.filter(status=status)
+    if symbol:
+        rows = rows.filter(symbol=symbol)
+    return page(rows, limit, offset)
+
+
+@router.get("/signals/{signal_id}", response={200: SignalDetailOut, 404: ErrorOut})
+def get_signal(request: HttpRequest, signal_id: int) -> Signal:
+    """One signal, including its payload (the webhook secret is redacted on receipt)."""
+    signal = Signal.objects.filter(pk=signal_id).first()
+    if signal is None:
+        raise HttpError(404, f"signal #{signal_id} not found")
+    return signal
