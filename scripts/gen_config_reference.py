@@ -21,7 +21,8 @@ END = "<!-- END GENERATED -->"
 # Run as a plain script from anywhere: the project is not installed as a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trading.config_schema import SECTIONS, field_reference  # noqa: E402
+from trading.config_reference import field_reference  # noqa: E402
+from trading.config_schema import SECTIONS  # noqa: E402
 
 
 def _cell(text: str) -> str:

@@ -43,10 +43,13 @@ def configure(**sections: dict[str, Any]) -> None:
 @pytest.fixture
 def engine(db, clock):
     """A started engine (no process lock) on the paper account with the real Binance markets."""
+    from trading import config_service
     from trading.bootstrap import prepare
     from trading.engine.context import EngineContext
     from trading.engine.loop import Engine
 
+    # config.json outlives the rolled-back database: without this, one test's config leaks into the next.
+    config_service.config_path().unlink(missing_ok=True)
     prepare(migrate=False)
     configure(security={"webhook_secret": TEST_SECRET, "max_signal_lag_seconds": 0})
     eng = Engine(EngineContext(clock=clock), use_lock=False)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from trading.config_reference import field_reference
 from trading.config_schema import (
     MASK,
     SECRET_FIELDS,
@@ -21,7 +22,6 @@ from trading.config_schema import (
     EngineConfig,
     dca_levels,
     default_config,
-    field_reference,
     masked_document,
     merge_update,
     to_json_dict,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import close_old_connections
 
 from .. import config_service, events
-from ..models import EngineState
+from ..models import EngineState, Event
 from . import commands, intake, markets, orders, promotion, queueing, takeprofit
 from .context import EngineContext, engine_state
 from .lock import EngineLock, owner_label
@@ -92,6 +93,12 @@ class Engine:
         paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
         status = EngineState.Status.PAUSED if paused else EngineState.Status.RUNNING
         EngineState.objects.filter(pk=1).update(heartbeat_at=self.ctx.now(), status=status)
+
+    def prune_events(self) -> int:
+        """Drop events older than `logging.event_retention_days` (the JSON log file keeps its own rotation)."""
+        cutoff = self.ctx.now() - timedelta(days=self.ctx.cfg.logging.event_retention_days)
+        deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
+        return deleted
 
     def refresh_markets(self) -> None:
         markets.refresh_all(self.ctx)

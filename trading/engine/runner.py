@@ -29,8 +29,15 @@ def build_scheduler(
         timezone="UTC",
     )
 
+    poll_ms = [cfg.app.engine_poll_interval_ms]
+
     def tick() -> None:
         engine.tick()
+        # A saved config applies at once; that includes the loop's own cadence.
+        wanted = engine.ctx.cfg.app.engine_poll_interval_ms
+        if wanted != poll_ms[0]:
+            poll_ms[0] = wanted
+            scheduler.reschedule_job("tick", trigger="interval", seconds=wanted / 1000)
 
     scheduler.add_job(guarded(tick), "interval", seconds=cfg.app.engine_poll_interval_ms / 1000, id="tick")
     scheduler.add_job(
@@ -40,6 +47,7 @@ def build_scheduler(
         guarded(engine.refresh_markets), "interval", seconds=MARKET_CHECK_EVERY_SEC, id="markets"
     )
     scheduler.add_job(guarded(engine.reconcile), "interval", seconds=RECONCILE_EVERY_SEC, id="reconcile")
+    scheduler.add_job(guarded(engine.prune_events), "interval", hours=6, id="prune-events")
     mode = paper_feed or cfg.exchange.paper_feed
     if mode in ("walk", "replay"):
         driver = PaperFeedDriver(engine.ctx, mode)
