@@ -212,3 +212,60 @@ class EngineServer:
             print(f"\n(kept data dir {self.data_dir}, server log {self.log_path})", file=sys.stderr)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---- CPU accounting: the machine is shared, so every phase says who else used the cores ----------
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / _CLK_TCK
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime, all threads
+
+
+class CpuMeter:
+    """Cores used by this process, by the server, and by everything else between start and stop."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self._start = self._sample()
+        self.client = self.server = self.other = 0.0
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        server = _process_cpu_seconds(self.server_pid) if self.server_pid else 0.0
+        return time.monotonic(), _machine_busy_seconds(), _process_cpu_seconds(os.getpid()), server
+
+    def stop(self) -> CpuMeter:
+        end = self._sample()
+        wall = max(end[0] - self._start[0], 1e-9)
+        busy, client, server = (end[i] - self._start[i] for i in (1, 2, 3))
+        self.client, self.server = client / wall, server / wall
+        self.other = max(0.0, (busy - client - server) / wall)
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.client:.2f} / {self.server:.2f} / {self.other:.2f}"
+
+
+def wait_until_quiet(server_pid: int | None, max_wait: float, threshold: float = 0.3) -> float:
+    """Wait (at most max_wait s) until other processes use < threshold cores over 2 s; return that load."""
+    deadline = time.monotonic() + max_wait
+    other = float("nan")
+    while True:
+        meter = CpuMeter(server_pid)
+        time.sleep(2)
+        other = meter.stop().other
+        if other < threshold or time.monotonic() >= deadline:
+            return other

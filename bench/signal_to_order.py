@@ -31,17 +31,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import EngineServer, call, markdown_table, median, ms, percentile  # noqa: E402
+from _harness import (  # noqa: E402
+    CpuMeter,
+    EngineServer,
+    call,
+    markdown_table,
+    median,
+    ms,
+    percentile,
+    wait_until_quiet,
+)
 
 from trading.config_schema import dca_levels, default_config  # noqa: E402  (pure: no Django)
 from trading.core.ladder import build_ladder, dca0_guard_price  # noqa: E402
 from trading.core.sizing import PyramidSize  # noqa: E402
 from trading.core.types import MarketRules, Side  # noqa: E402
 
-EXCHANGE_INFO = Path(__file__).resolve().parents[1] / "exchanges/data/binance_spot_exchangeInfo_2023-09-08.json"
+EXCHANGE_INFO = (
+    Path(__file__).resolve().parents[1] / "exchanges/data/binance_spot_exchangeInfo_2023-09-08.json"
+)
 ORDER_SIZE_QUOTE = Decimal(200)
 DEFAULT_POLL_MS = 100  # the shipped app.engine_poll_interval_ms
 PROCESS_TIMEOUT_SEC = 180
+QUIET_WAIT_SEC = 60  # the machine is shared: wait (bounded) for other processes to calm down
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,7 @@ class PassResult:
     processing_wait: float
     tick_overruns: int
     orders_by_state: dict[str, int]
+    cpu: CpuMeter
 
 
 def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> PassResult:
@@ -153,6 +166,8 @@ def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> Pa
             server.restart()  # the tick interval is only read when the scheduler is built
         time.sleep(1.0)  # let the engine pick the new config up on a tick
         log_start = len(server.tail(10**9))
+        wait_until_quiet(server.proc.pid if server.proc else None, QUIET_WAIT_SEC)
+        meter = CpuMeter(server.proc.pid if server.proc else None)
 
         tag = f"s2o{int(time.time())}p{poll_ms}"
         url = f"{server.base}/webhooks/tradingview"
@@ -183,6 +198,7 @@ def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> Pa
         while pending() and time.monotonic() - waited_from < PROCESS_TIMEOUT_SEC:
             time.sleep(0.25)
         processing_wait = time.monotonic() - waited_from
+        meter.stop()
 
         rows = server.query(
             f"""
@@ -222,6 +238,7 @@ def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> Pa
         processing_wait=processing_wait,
         tick_overruns=log_text.count("maximum number of running instances reached"),
         orders_by_state=orders_by_state,
+        cpu=meter,
     )
 
 
@@ -229,8 +246,19 @@ def report(results: list[PassResult]) -> None:
     print("\n## Webhook received → entry (DCA0) order accepted\n")
     print(
         markdown_table(
-            ["poll ms", "signals", "202", "entry orders", "p50 ms", "p99 ms", "max ms", "target p99 < 250 ms",
-             "signal outcomes", "tick overruns logged"],
+            [
+                "poll ms",
+                "signals",
+                "202",
+                "entry orders",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "target p99 < 250 ms",
+                "signal outcomes",
+                "tick overruns logged",
+                "CPU cores client / server / others",
+            ],
             [
                 [
                     r.poll_ms,
@@ -243,6 +271,7 @@ def report(results: list[PassResult]) -> None:
                     "met" if percentile(r.total, 99) < 0.25 else "NOT met",
                     ", ".join(f"{k} {v}" for k, v in sorted(r.by_status.items())),
                     r.tick_overruns,
+                    str(r.cpu),
                 ]
                 for r in results
             ],
@@ -251,8 +280,11 @@ def report(results: list[PassResult]) -> None:
     print("\n## Where the time goes (p50 / p99 ms)\n")
     print(
         markdown_table(
-            ["poll ms", "received → group opened (wait for tick + intake)",
-             "group opened → entry accepted (ladder rows + order + paper fill)"],
+            [
+                "poll ms",
+                "received → group opened (wait for tick + intake)",
+                "group opened → entry accepted (ladder rows + order + paper fill)",
+            ],
             [
                 [
                     r.poll_ms,
@@ -268,15 +300,21 @@ def report(results: list[PassResult]) -> None:
     for r in results:
         n = len(r.total)
         fifths = [r.total[n * k // 5 : n * (k + 1) // 5] for k in range(5)]
-        rows.append([r.poll_ms] + [f"{ms(median(part))} / {ms(max(part, default=float('nan')))}" for part in fifths])
+        rows.append(
+            [r.poll_ms] + [f"{ms(median(part))} / {ms(max(part, default=float('nan')))}" for part in fifths]
+        )
     print(markdown_table(["poll ms", "1st fifth", "2nd", "3rd", "4th", "5th"], rows))
     print("\n## Orders at the end (purpose state: count)\n")
     for r in results:
-        print(f"- poll {r.poll_ms} ms: " + ", ".join(f"{k}: {v}" for k, v in sorted(r.orders_by_state.items())))
+        print(
+            f"- poll {r.poll_ms} ms: " + ", ".join(f"{k}: {v}" for k, v in sorted(r.orders_by_state.items()))
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", type=int, default=200, help="signals = distinct markets (default 200)")
     parser.add_argument("--pace", type=float, default=5.0, help="webhooks per second (default 5)")
     parser.add_argument(
@@ -297,8 +335,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     markets = pick_markets(args.n)
-    print(f"# signal → order — {args.n} distinct markets at {args.pace:g}/s, {time.strftime('%Y-%m-%d %H:%M %Z')}")
-    print(f"markets {markets[0].exchange_symbol} @ {markets[0].entry_price} … {markets[-1].exchange_symbol}")
+    print(
+        f"# signal → order — {args.n} distinct markets at {args.pace:g}/s, {time.strftime('%Y-%m-%d %H:%M %Z')}"
+    )
+    first = markets[0]
+    print(
+        f"markets {first.exchange_symbol} @ {first.entry_price:f} … {markets[-1].exchange_symbol}, {ORDER_SIZE_QUOTE} USDT each"
+    )
     results = [run_pass(poll, markets, args.pace, args.keep) for poll in args.poll_ms]
     report(results)
     return 0

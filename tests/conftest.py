@@ -124,7 +124,12 @@ def signal_payload(
     intent_block: dict[str, Any] = {"type": intent, "position_size_type": size_type}
     if side is not None:
         intent_block["side"] = side
-    payload: dict[str, Any] = {"secret": secret, "source": "tradingview", "tv": tv, "execution_intent": intent_block}
+    payload: dict[str, Any] = {
+        "secret": secret,
+        "source": "tradingview",
+        "tv": tv,
+        "execution_intent": intent_block,
+    }
     if trade_id is not None:
         payload["strategy_info"] = {"trade_id": trade_id}
     if timestamp is not None:

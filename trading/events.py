@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from . import live
 from .models import Event
 
 _file_logger: logging.Logger | None = None
@@ -82,4 +83,5 @@ def record(
         "context": ctx,
     }
     _log_file().info(json.dumps(line, default=_json_default))
+    live.mark(category, group_id)
     return event

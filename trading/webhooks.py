@@ -41,6 +41,17 @@ def client_ip(request: HttpRequest, cfg: EngineConfig) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def storable_ip(ip: str) -> str | None:
+    """The address as the inbox's IP column takes it, or None (a proxy may forward anything)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        address = ipaddress.IPv6Address(address.packed)  # PostgreSQL's inet has no "%eth0" zone
+    return str(address)
+
+
 def ip_allowed(ip: str, allowlist: tuple[str, ...] | list[str]) -> bool:
     try:
         address = ipaddress.ip_address(ip)
@@ -64,15 +75,26 @@ def reject(status: int, error: str, *, ip: str, now: datetime, details: list | N
     return JsonResponse(body, status=status)
 
 
-def _read_body(request: HttpRequest) -> bytes | None:
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
+def _read_body(request: HttpRequest) -> bytes:
+    """The raw body, or PayloadError: 413 when over the limit, 400 when its length is unreadable."""
+    declared = (request.META.get("CONTENT_LENGTH") or "0").strip()
+    if not declared.isdigit():
+        # Django's own int() of this header would raise, and that would be a 500.
+        raise PayloadError(400, "the Content-Length header is not a number")
+    too_big = PayloadError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    if int(declared) > MAX_BODY_BYTES:
+        raise too_big
     try:
         body = request.body
     except RequestDataTooBig:
-        return None
-    return body if len(body) <= MAX_BODY_BYTES else None
+        raise too_big from None
+    if len(body) > MAX_BODY_BYTES:
+        raise too_big
+    return body
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _authentic(request: HttpRequest, body: bytes, data: dict, cfg: EngineConfig) -> str | None:
@@ -81,14 +103,17 @@ def _authentic(request: HttpRequest, body: bytes, data: dict, cfg: EngineConfig)
     if not expected:
         return "the webhook secret is not configured on the server"
     sent = data.get("secret")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+    # surrogatepass: a lone surrogate from a "\ud800" escape must not make encode() raise (a 500).
+    if not isinstance(sent, str) or not hmac.compare_digest(_utf8(sent), _utf8(expected)):
         return "wrong or missing secret"
     header = "HTTP_" + cfg.security.hmac_header.upper().replace("-", "_")
     signature = request.META.get(header)
     if signature is None:
         return "missing HMAC signature header" if cfg.security.require_hmac else None
     digest = hmac.new(expected.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(signature.strip().lower().removeprefix("sha256="), digest):
+    provided = signature.strip().lower().removeprefix("sha256=")
+    # Compare bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    if not hmac.compare_digest(_utf8(provided), digest.encode()):
         return "bad HMAC signature"
     return None
 
@@ -104,10 +129,8 @@ def tradingview(request: HttpRequest) -> JsonResponse:
     ip = client_ip(request, cfg)
     if cfg.security.ip_allowlist_enabled and not ip_allowed(ip, cfg.security.ip_allowlist):
         return reject(403, f"source address {ip} is not on the allow-list", ip=ip, now=now)
-    body = _read_body(request)
-    if body is None:
-        return reject(413, f"body larger than {MAX_BODY_BYTES} bytes", ip=ip, now=now)
     try:
+        body = _read_body(request)
         data = decode_body(body, request.content_type)
     except PayloadError as exc:
         return reject(exc.status, str(exc), ip=ip, now=now, details=exc.errors)
@@ -121,11 +144,22 @@ def tradingview(request: HttpRequest) -> JsonResponse:
     return _accept(parsed, data, cfg, ip, now)
 
 
+def scrub_value(value: object, secret: str) -> object:
+    """Mask the secret wherever a sender pasted it into a value (redact() works on key names)."""
+    if isinstance(value, str):
+        return value.replace(secret, "***") if secret and secret in value else value
+    if isinstance(value, dict):
+        return {key: scrub_value(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(item, secret) for item in value]
+    return value
+
+
 def _signal_row(parsed: ParsedSignal, data: dict, ip: str, now: datetime) -> Signal:
     return Signal(
         received_at=now,
-        source_ip=ip or None,
-        payload=redact(data),
+        source_ip=storable_ip(ip),
+        payload=scrub_value(redact(data), parsed.secret),
         dedupe_key=parsed.dedupe_key(),
         fingerprint=parsed.payload_fingerprint,
         exchange=parsed.exchange or "",
@@ -146,13 +180,15 @@ def _signal_row(parsed: ParsedSignal, data: dict, ip: str, now: datetime) -> Sig
 
 def _accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: datetime) -> JsonResponse:
     signal = _signal_row(parsed, data, ip, now)
+    original = None
     window = timedelta(seconds=cfg.security.duplicate_window_seconds)
-    original = (
-        Signal.objects.filter(fingerprint=signal.fingerprint, received_at__gte=now - window)
-        .exclude(status=SignalStatus.DUPLICATE)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    if window:  # 0 turns the identical-payload check off (the trade-id check always runs)
+        original = (
+            Signal.objects.filter(fingerprint=signal.fingerprint, received_at__gte=now - window)
+            .exclude(status=SignalStatus.DUPLICATE)
+            .values_list("pk", flat=True)
+            .first()
+        )
     if original is None and signal.dedupe_key:
         original = Signal.objects.filter(dedupe_key=signal.dedupe_key).values_list("pk", flat=True).first()
     if original is not None:

@@ -63,7 +63,7 @@ class FlakyVenue:
     `down=True`: every create/fetch fails until `heal()`, like an exchange outage.
     """
 
-    def __init__(self, inner: Any, *, lose: str | None = "request", down: bool = False) -> None:
+    def __init__(self, inner: Any, *, lose: str | None = None, down: bool = False) -> None:
         self.inner = inner
         self.lose = lose
         self.down = down

@@ -9,7 +9,15 @@ import pytest
 from trading.models import GroupStatus, LegState, Order, PositionGroup, Signal, SignalStatus
 
 from ..conftest import signal_payload
-from .engine_world import BTC_LADDER_PRICES, BTC_LADDER_QTYS, D, group_of, legs_of, pyramid_of, seed_paper_balance
+from .engine_world import (
+    BTC_LADDER_PRICES,
+    BTC_LADDER_QTYS,
+    D,
+    group_of,
+    legs_of,
+    pyramid_of,
+    seed_paper_balance,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +35,8 @@ def test_long_ladder_prices_sit_below_the_base_at_each_gap_with_equal_weights(dr
     assert [leg.tp_percent for leg in legs] == [D("1"), D("0.5"), D("2"), D("1.5"), D("1")]
     dca_orders = Order.objects.filter(group=group, purpose="dca").order_by("leg__index")
     assert [(o.side, o.type, o.price, o.qty) for o in dca_orders] == [
-        ("buy", "limit", price, qty) for price, qty in zip(BTC_LADDER_PRICES[1:], BTC_LADDER_QTYS[1:], strict=True)
+        ("buy", "limit", price, qty)
+        for price, qty in zip(BTC_LADDER_PRICES[1:], BTC_LADDER_QTYS[1:], strict=True)
     ]
 
 
@@ -88,7 +97,13 @@ def test_base_price_falls_back_to_close_price(driver):
 
     group = group_of()
     assert pyramid_of(group, 0).base_price == D("42000")
-    assert [leg.price for leg in legs_of(group)] == [D("42000"), D("41790"), D("41580"), D("41370"), D("41160")]
+    assert [leg.price for leg in legs_of(group)] == [
+        D("42000"),
+        D("41790"),
+        D("41580"),
+        D("41370"),
+        D("41160"),
+    ]
 
 
 def test_a_group_is_one_symbol_and_timeframe(driver):

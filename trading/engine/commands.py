@@ -10,6 +10,7 @@ from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount, Venue
 
 from .. import events
+from ..core.clientid import Purpose
 from ..models import Command, CommandStatus, EngineState, PositionGroup, QueueEntry
 from . import markets, positions, promotion, queueing, takeprofit
 from . import orders as order_sync
@@ -38,32 +39,41 @@ def _entry(args: dict) -> QueueEntry:
 
 def close_group(ctx: EngineContext, args: dict) -> str:
     group = _group(args)
-    positions.close_group(ctx, group, "closed by operator")
+    positions.close_group(ctx, group, "closed by operator", Purpose.MANUAL)
     return f"closing group #{group.pk}"
+
+
+# Promoting or removing deletes the entry, which clears entry.pk: messages use the id read first.
 
 
 def queue_promote(ctx: EngineContext, args: dict) -> str:
     entry = _entry(args)
+    entry_id = entry.pk
     entry.promoted_at = ctx.now()
     entry.save(update_fields=["promoted_at"])
     if promotion.try_promote(ctx, entry, force=False):
-        return f"queue entry #{entry.pk} promoted into the pool"
-    return f"queue entry #{entry.pk} moved to the head of the queue ({promotion.blocked_reason(ctx, entry, False)})"
+        return f"queue entry #{entry_id} promoted into the pool"
+    if entry.pk is None:
+        return f"queue entry #{entry_id} dropped: {entry.signal.reason}"
+    return f"queue entry #{entry_id} moved to the head of the queue ({promotion.blocked_reason(ctx, entry, False)})"
 
 
 def queue_remove(ctx: EngineContext, args: dict) -> str:
     entry = _entry(args)
+    entry_id = entry.pk
     queueing.remove(ctx, entry, "removed by operator")
-    return f"queue entry #{entry.pk} removed"
+    return f"queue entry #{entry_id} removed"
 
 
 def queue_force(ctx: EngineContext, args: dict) -> str:
     entry = _entry(args)
+    entry_id = entry.pk
     reason = promotion.blocked_reason(ctx, entry, force=True)
     if reason is not None:
-        raise CommandFailed(f"cannot force entry #{entry.pk}: {reason}")
-    promotion.try_promote(ctx, entry, force=True)
-    return f"queue entry #{entry.pk} forced into the pool"
+        raise CommandFailed(f"cannot force entry #{entry_id}: {reason}")
+    if not promotion.try_promote(ctx, entry, force=True):
+        raise CommandFailed(f"entry #{entry_id} not opened: {entry.signal.reason}")
+    return f"queue entry #{entry_id} forced into the pool"
 
 
 def paper_price(ctx: EngineContext, args: dict) -> str:

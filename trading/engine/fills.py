@@ -164,10 +164,13 @@ def _record_trade(
     )
 
 
-def order_accepted(order: Order) -> None:
+def order_accepted(ctx: EngineContext, order: Order) -> None:
     """The exchange holds an entry order: its leg is Open (unless fills moved it on already)."""
     if order.purpose in ENTRY_PURPOSES and order.leg_id is not None:
-        DcaLeg.objects.filter(pk=order.leg_id, state=LegState.PENDING).update(state=LegState.OPEN)
+        opened = DcaLeg.objects.filter(pk=order.leg_id, state=LegState.PENDING).update(state=LegState.OPEN)
+        if opened:
+            # An order accepted on a later sync (after a timeout or a restart) moves Waiting to Live.
+            refresh_group(ctx, PositionGroup.objects.get(pk=order.group_id))
 
 
 def order_finished(ctx: EngineContext, order: Order) -> None:

@@ -9,6 +9,7 @@ from exchanges.models import ExchangeAccount, MarketRule
 from exchanges.registry import account_for_signal
 
 from .. import events
+from ..core.clientid import Purpose
 from ..core.routing import EntryDecision, QueueReason, Route, route_entry, state_drift
 from ..core.sizing import PyramidSize, pyramid_size
 from ..core.types import Intent, Side, SizeType
@@ -115,7 +116,7 @@ def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup 
     if intent is Intent.REDUCE:
         return _reduce(ctx, signal, group)
     if intent is Intent.REVERSE and group is not None:
-        positions.close_group(ctx, group, f"reversed by signal #{signal.pk}")
+        positions.close_group(ctx, group, f"reversed by signal #{signal.pk}", Purpose.REVERSE)
         group.refresh_from_db()
         if group.is_open:
             return _entry(ctx, signal, account, fresh, reversing=group)
@@ -204,8 +205,9 @@ def _exit(
     ).first()
     notes = []
     if queued is not None:
+        entry_id = queued.pk  # delete() clears it
         queueing.remove(ctx, queued, f"removed by exit signal #{signal.pk}")
-        notes.append(f"removed queued entry #{queued.pk}")
+        notes.append(f"removed queued entry #{entry_id}")
     if group is not None:
         positions.close_group(ctx, group, f"exit signal #{signal.pk}")
         notes.insert(0, f"closed group #{group.pk}")

@@ -187,7 +187,7 @@ def apply_report(ctx: EngineContext, order: Order, report: OrderReport) -> None:
             order.state = _STATE_FROM_REPORT[report.status]
         order.updated_at = ctx.now()
         order.save()
-        fills.order_accepted(order)
+        fills.order_accepted(ctx, order)
         if order.state not in LIVE_ORDER_STATES:
             fills.order_finished(ctx, order)
 

@@ -214,7 +214,7 @@ def close_group(
 ) -> None:
     """Exit: cancel every unfilled DCA order, close every filled quantity, release the slot when done."""
     group.status = GroupStatus.CLOSING
-    group.close_reason = reason
+    group.close_reason = reason[: PositionGroup._meta.get_field("close_reason").max_length]
     group.save(update_fields=["status", "close_reason", "updated_at"])
     # Cancel first: a leg that fills while we cancel is then part of the close.
     cancel_entries(ctx, group)

@@ -141,7 +141,7 @@ def enqueue(
         if evictee is not None:
             evicted = QueueEntry.objects.select_related("signal").get(pk=evictee.entry_id)
             _drop(ctx, evicted, f"evicted: queue limit {cfg.queue_limit} reached and it ranked last")
-            if evicted.pk == entry.pk:
+            if evictee.entry_id == entry.pk:  # compared by id: _drop's delete() cleared evicted.pk
                 return None, f"rejected: queue full ({cfg.queue_limit}) and this entry ranked last"
     return entry, ""
 

@@ -9,6 +9,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from .. import live
 from .feeds import PaperFeedDriver
 from .loop import Engine, guarded
 
@@ -24,7 +25,8 @@ def build_scheduler(
     cfg = engine.ctx.cfg
     scheduler_cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_cls(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        # "default" is the one writer; "live" only reads and pushes to browsers.
+        executors={"default": ThreadPoolExecutor(max_workers=1), "live": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         timezone="UTC",
     )
@@ -48,6 +50,14 @@ def build_scheduler(
     )
     scheduler.add_job(guarded(engine.reconcile), "interval", seconds=RECONCILE_EVERY_SEC, id="reconcile")
     scheduler.add_job(guarded(engine.prune_events), "interval", hours=6, id="prune-events")
+
+    def push_live() -> None:
+        live.flush()
+
+    # Coalesced console pushes at most every ui.realtime_update_ms.
+    scheduler.add_job(
+        push_live, "interval", seconds=cfg.ui.realtime_update_ms / 1000, id="live-push", executor="live"
+    )
     mode = paper_feed or cfg.exchange.paper_feed
     if mode in ("walk", "replay"):
         driver = PaperFeedDriver(engine.ctx, mode)

@@ -10,10 +10,13 @@ from django.db.models import F
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount
 
+from .. import events
 from ..core.clientid import Purpose
+from ..core.numbers import fmt
+from ..core.precision import fits, floor_qty
 from ..core.takeprofit import OpenLeg, TpDecision, evaluate_take_profit
-from ..core.types import Side, TpMode
-from ..models import DcaLeg, GroupStatus, PositionGroup
+from ..core.types import MarketRules, Side, TpMode
+from ..models import DcaLeg, Event, GroupStatus, PositionGroup
 from . import fills, positions
 from .context import EngineContext
 
@@ -63,22 +66,65 @@ def sweep(ctx: EngineContext, symbols: set[str] | None = None) -> int:
         decision = evaluate_take_profit(
             Side(group.side), legs[group.pk], price, TpMode(group.tp_mode), group.aggregate_tp_percent
         )
-        if decision.close_group or decision.legs:
-            execute(ctx, group, decision)
+        if (decision.close_group or decision.legs) and execute(ctx, group, decision, price):
             sent += 1
     return sent
 
 
-def execute(ctx: EngineContext, group: PositionGroup, decision: TpDecision) -> None:
+def execute(ctx: EngineContext, group: PositionGroup, decision: TpDecision, price: Decimal) -> bool:
+    """Close what the decision says; False when a leg TP waits because it is too small to sell."""
     if decision.close_group:
-        positions.close_group(ctx, group, f"aggregate take-profit ({decision.reason})", Purpose.TP_GROUP)
-        return
+        events.record(
+            events.Category.ORDER,
+            f"group #{group.pk}: {decision.reason}; closing the group",
+            symbol=group.symbol,
+            timeframe=group.timeframe,
+            group_id=group.pk,
+            now=ctx.now(),
+        )
+        positions.close_group(ctx, group, "aggregate take-profit", Purpose.TP_GROUP)
+        return True
     leg_ids = set(decision.legs)
+    rules = positions.rules_for(group.account_id, group.symbol)
+    if rules is not None and not _sellable(ctx, group, leg_ids, price, rules):
+        return False
     # A partially filled leg takes profit on what filled; the rest of its entry order is cancelled,
     # so each leg makes one round trip.
     positions.cancel_entries(ctx, group, leg_ids)
     available = positions.open_allocations(group)
     allocations = {leg_id: qty for leg_id, qty in available.items() if leg_id in leg_ids}
-    rules = positions.rules_for(group.account_id, group.symbol)
     positions.close_legs(ctx, group, allocations, Purpose.TP_LEG, rules)
     fills.refresh_group(ctx, PositionGroup.objects.get(pk=group.pk))
+    return True
+
+
+def _sellable(
+    ctx: EngineContext, group: PositionGroup, leg_ids: set[int], price: Decimal, rules: MarketRules
+) -> bool:
+    """Whether the legs' filled quantity passes the venue minimums at `price`.
+
+    A partly filled leg can hold less than the exchange accepts. Cancelling its entry order and
+    sending a close that pre-flight must block would strand it (and repeat on every price update),
+    so the leg keeps filling and takes profit once it can be sold; an exit or aggregate TP still
+    closes it together with the rest of the group.
+    """
+    qty = floor_qty(
+        sum((q for k, q in positions.open_allocations(group).items() if k in leg_ids), Decimal(0)), rules
+    )
+    if fits(price, qty, rules):
+        return True
+    message = (
+        f"group #{group.pk}: take-profit reached but {fmt(qty)} {group.symbol} is below the exchange"
+        " minimum; held until it can be sold (a partly filled leg keeps filling) or the group closes"
+    )
+    if not Event.objects.filter(group_id_ref=group.pk, message=message).exists():  # log once, not per tick
+        events.record(
+            events.Category.PRECISION,
+            message,
+            severity=events.Severity.WARNING,
+            symbol=group.symbol,
+            timeframe=group.timeframe,
+            group_id=group.pk,
+            now=ctx.now(),
+        )
+    return False

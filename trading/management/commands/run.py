@@ -58,6 +58,11 @@ class Command(BaseCommand):
             f"  engine        {'running' if engine else 'not started (--no-engine)'}"
         )
         self.stdout.flush()
+        from twisted.internet import reactor
+
+        from trading import live
+
+        live.use_event_loop(reactor._asyncioEventloop)  # type: ignore[attr-defined]
         try:
             Server(
                 application=application,

@@ -1,0 +1,86 @@
+"""Live pushes to open console pages: the engine marks what changed, a publisher coalesces.
+
+Bursts collapse into at most one message per `ui.realtime_update_ms` (never one push per tick per
+leg). Consumers subscribe to the channel-layer group `console` and re-render the named topics.
+In the embedded single-process default the in-memory layer lives on daphne's event loop, so the
+publisher hands its message to that loop; with `REDIS_URL` any process can publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+GROUP = "console"
+TOPICS_BY_CATEGORY = {
+    "webhook": {"signals", "dashboard"},
+    "signal": {"signals", "groups", "queue", "dashboard"},
+    "order": {"groups", "dashboard"},
+    "precision": {"status", "groups"},
+    "risk": {"risk", "groups", "dashboard"},
+    "engine": {"engine", "dashboard", "status"},
+    "error": {"engine", "dashboard"},
+}
+
+_lock = threading.Lock()
+_pending: set[str] = set()
+_groups: set[int] = set()
+_web_loop: asyncio.AbstractEventLoop | None = None
+
+
+def use_event_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by `manage.py run`: publish through the web server's own loop (in-memory layer)."""
+    global _web_loop
+    _web_loop = loop
+
+
+def mark(category: str, group_id: int | None = None) -> None:
+    """Note that something of this kind changed; cheap, called from every event."""
+    with _lock:
+        _pending.update(TOPICS_BY_CATEGORY.get(category, {"dashboard"}))
+        _pending.add("events")
+        if group_id is not None:
+            _groups.add(group_id)
+
+
+def take() -> tuple[list[str], list[int]]:
+    with _lock:
+        topics, groups = sorted(_pending), sorted(_groups)
+        _pending.clear()
+        _groups.clear()
+    return topics, groups
+
+
+def publish(topics: list[str], group_ids: list[int]) -> None:
+    layer = get_channel_layer()
+    if layer is None or not topics:
+        return
+    message = {
+        "type": "console.changed",
+        "topics": topics,
+        "group_ids": group_ids[:200],
+        "sent_at": time.time(),
+    }
+    try:
+        if _web_loop is not None and _web_loop.is_running():
+            asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), _web_loop).result(timeout=2)
+        else:
+            async_to_sync(layer.group_send)(GROUP, message)
+    except Exception:  # noqa: BLE001 - a console push must never disturb trading
+        log.warning("live push failed", exc_info=True)
+
+
+def flush() -> bool:
+    """Publish what accumulated since the last flush; True if anything was sent."""
+    topics, groups = take()
+    if topics:
+        publish(topics, groups)
+        return True
+    return False
