@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from encrypted_model_fields.fields import EncryptedCharField
 
 from trading.core.types import MarketRules
 
@@ -28,11 +29,25 @@ class MarketType(models.TextChoices):
     SWAP = "swap", "USDT-margined perpetual"
 
 
+class RateLimitMode(models.TextChoices):
+    EXCHANGE = "exchange", "From the exchange's published limits"
+    CONSERVATIVE = "conservative", "Conservative (half of the published limits)"
+
+
 class ExchangeAccount(models.Model):
     label = models.SlugField(max_length=40, unique=True)
     venue = models.CharField(max_length=16, choices=Venue.choices, default=Venue.PAPER)
     market_type = models.CharField(max_length=8, choices=MarketType.choices, default=MarketType.SPOT)
     enabled = models.BooleanField(default=True)
+    # Secrets are encrypted at rest and never leave the engine unmasked (see exchanges/secrets.py).
+    api_key = EncryptedCharField(max_length=200, blank=True, default="")
+    api_secret = EncryptedCharField(max_length=300, blank=True, default="")
+    passphrase = EncryptedCharField(max_length=200, blank=True, default="")
+    sandbox = models.BooleanField(default=False, help_text="testnet: Binance and Bybit only")
+    rate_limit_mode = models.CharField(
+        max_length=12, choices=RateLimitMode.choices, default=RateLimitMode.EXCHANGE
+    )
+    rate_limit_headroom = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     # Set when auth fails or funds run out: no new entries until the operator clears it.
     entries_blocked_reason = models.CharField(max_length=200, blank=True)
     markets_synced_at = models.DateTimeField(null=True, blank=True)
@@ -45,6 +60,16 @@ class ExchangeAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.venue})"
+
+
+class EncryptionCanary(models.Model):
+    """A known value encrypted with the current key: a wrong key silently yields ciphertext, so
+    start-up decrypts this and refuses to run if it does not read back."""
+
+    value = EncryptedCharField(max_length=100)
+
+    def __str__(self) -> str:
+        return "encryption canary"
 
 
 class MarketRule(models.Model):

@@ -6,6 +6,7 @@ import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
+from exchanges.secrets import WrongEncryptionKey
 from trading.bootstrap import prepare
 from trading.engine.lock import EngineAlreadyRunning
 from trading.engine.loop import Engine
@@ -38,7 +39,10 @@ class Command(BaseCommand):
 
         from engine_site.asgi import application
 
-        prepare()
+        try:
+            prepare()
+        except WrongEncryptionKey as exc:
+            raise CommandError(str(exc)) from exc
         engine = scheduler = None
         if not no_engine:
             engine = Engine()

@@ -7,6 +7,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
+from exchanges.secrets import WrongEncryptionKey
 from trading.bootstrap import prepare
 from trading.engine.lock import EngineAlreadyRunning
 from trading.engine.loop import Engine
@@ -21,7 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
 
     def handle(self, *args, paper_feed: str | None, no_migrate: bool, **options) -> None:
-        prepare(migrate=not no_migrate)
+        try:
+            prepare(migrate=not no_migrate)
+        except WrongEncryptionKey as exc:
+            raise CommandError(str(exc)) from exc
         engine = Engine()
         try:
             engine.start()
