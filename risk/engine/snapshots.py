@@ -1,0 +1,103 @@
+"""Build the risk core's snapshots from the database (read only)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import F
+
+from exchanges.core.adapter import ExchangeError
+from exchanges.models import ExchangeAccount, MarketRule
+from risk.core import GroupSnapshot, LegPosition, RiskSettings
+from trading.config_schema import EngineConfig
+from trading.core.types import Side
+from trading.models import DcaLeg, LegState, PositionGroup
+from trading.models.groups import OPEN_STATUSES
+
+
+def settings_from(cfg: EngineConfig) -> RiskSettings:
+    return RiskSettings.from_config(cfg.risk_engine, cfg.grid_strategy.max_pyramids_per_group)
+
+
+def live_groups() -> list[PositionGroup]:
+    return list(
+        PositionGroup.objects.filter(status__in=OPEN_STATUSES).exclude(status="closing").order_by("id")
+    )
+
+
+def prices_for(adapter_for, groups: list[PositionGroup]) -> dict[tuple[int, str], Decimal]:
+    """One price request per account for every symbol it holds."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for group in groups:
+        wanted[group.account_id].add(group.symbol)
+    prices: dict[tuple[int, str], Decimal] = {}
+    for account in ExchangeAccount.objects.filter(pk__in=wanted):
+        try:
+            fetched = adapter_for(account).fetch_prices(sorted(wanted[account.pk]))
+        except ExchangeError:
+            continue
+        prices.update({(account.pk, symbol): price for symbol, price in fetched.items()})
+    return prices
+
+
+def open_legs(group_ids: list[int]) -> dict[int, list[LegPosition]]:
+    legs: dict[int, list[LegPosition]] = defaultdict(list)
+    rows = DcaLeg.objects.filter(group_id__in=group_ids, filled_qty__gt=F("closed_qty")).values_list(
+        "id", "group_id", "filled_qty", "closed_qty", "avg_fill_price", "entry_fees"
+    )
+    for leg_id, group_id, filled, closed, avg, fees in rows:
+        open_qty = filled - closed
+        # Only the open quantity's share of the entry fees is still "paid and unrealised".
+        share = fees * open_qty / filled if filled else Decimal(0)
+        legs[group_id].append(
+            LegPosition(leg_id=leg_id, open_qty=open_qty, avg_fill_price=avg, entry_fees=share)
+        )
+    return legs
+
+
+def rules_by_market(groups: list[PositionGroup]) -> dict[tuple[int, str], object]:
+    keys = {(g.account_id, g.symbol) for g in groups}
+    rows = MarketRule.objects.filter(account_id__in={k[0] for k in keys}, symbol__in={k[1] for k in keys})
+    return {(row.account_id, row.symbol): row.to_rules() for row in rows}
+
+
+def snapshots(adapter_for, groups: list[PositionGroup] | None = None) -> list[GroupSnapshot]:
+    groups = live_groups() if groups is None else groups
+    ids = [g.pk for g in groups]
+    legs = open_legs(ids)
+    prices = prices_for(adapter_for, groups)
+    rules = rules_by_market(groups)
+    return [
+        GroupSnapshot(
+            group_id=g.pk,
+            symbol=g.symbol,
+            side=Side(g.side),
+            opened_at=g.opened_at,
+            pyramids_received=g.pyramid_count,
+            timer_started_at=g.risk_timer_started_at,
+            blocked=g.risk_blocked,
+            skip_once=g.risk_skip_once,
+            price=prices.get((g.account_id, g.symbol)),
+            legs=tuple(legs.get(g.pk, ())),
+            rules=rules.get((g.account_id, g.symbol)),  # type: ignore[arg-type]
+        )
+        for g in groups
+    ]
+
+
+def dca_progress(group_ids: list[int]) -> dict[int, tuple[bool, bool]]:
+    """Per group: (every DCA order accepted by the exchange, every leg filled)."""
+    submitted: dict[int, bool] = defaultdict(lambda: True)
+    filled: dict[int, bool] = defaultdict(lambda: True)
+    rows = (
+        DcaLeg.objects.filter(group_id__in=group_ids)
+        .exclude(state=LegState.SKIPPED)
+        .values_list("group_id", "state")
+    )
+    for group_id, state in rows:
+        if state == LegState.PENDING:
+            submitted[group_id] = False
+        if state in (LegState.PENDING, LegState.OPEN, LegState.PARTIALLY_FILLED):
+            filled[group_id] = False
+    return {gid: (submitted[gid], filled[gid]) for gid in group_ids}
