@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import markdown_table  # noqa: E402
+from _harness import CpuMeter, markdown_table  # noqa: E402
 
 from trading.core.takeprofit import OpenLeg, evaluate_take_profit  # noqa: E402
 from trading.core.types import Side, TpMode  # noqa: E402
@@ -115,6 +115,7 @@ def sweep_core(groups: list[SimGroup], mode: TpMode) -> int:
 
 
 def pure_part(sizes: list[int], repeats: int, seed: int) -> None:
+    meter = CpuMeter(None)
     rows = []
     for size in sizes:
         groups = build_groups(size, seed)
@@ -149,6 +150,8 @@ def pure_part(sizes: list[int], repeats: int, seed: int) -> None:
             rows,
         )
     )
+    meter.stop()
+    print(f"\n(this process used {meter.client:.2f} cores, other processes {meter.other:.2f}, while timing)")
 
 
 def db_part(repeats: int, seed: int) -> None:
@@ -237,9 +240,11 @@ def db_part(repeats: int, seed: int) -> None:
             f"\n## SQLite, in-process: {DB_GROUPS:,} groups, {len(legs):,} open legs "
             f"(bulk-created in {setup:.1f} s; {repeats} repeats)\n"
         )
+        meter = CpuMeter(None)
         load_med, load_min, loaded = time_repeats(takeprofit.open_legs_by_group, repeats)
         ctx = EngineContext()
         sweep_med, sweep_min, sent = time_repeats(lambda: takeprofit.sweep(ctx), repeats)
+        meter.stop()
         with connection.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM trading_dcaleg")
             (leg_rows,) = cursor.fetchone()
@@ -263,7 +268,8 @@ def db_part(repeats: int, seed: int) -> None:
             )
         )
         print(
-            f"\n(trading_dcaleg holds {leg_rows:,} rows; sweep() runs every exchange.order_sync_interval_ms)"
+            f"\n(trading_dcaleg holds {leg_rows:,} rows; sweep() runs every exchange.order_sync_interval_ms; "
+            f"other processes used {meter.other:.2f} cores while timing)"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,18 +9,23 @@ exchange's answer to `create_order` is applied (the row is first committed as SU
 updated_at = created_at; a DCA0 that fills at once is never written again). Both clocks are the
 same process's wall clock.
 
-Each pass uses a fresh server. `app.engine_poll_interval_ms` is read once, when the scheduler is
-built (trading/engine/runner.py), so a pass with another poll interval saves it through the API and
-then restarts the server.
+Each pass uses a fresh server and sets, through the API, `app.engine_poll_interval_ms` (how often
+the engine ticks) and `exchange.order_sync_interval_ms` (how often a tick also polls every live
+order and sweeps take-profit). The poll interval is read once, when the scheduler is built
+(trading/engine/runner.py), so a pass with a non-default poll interval restarts the server after
+saving it. After each pass the two periodic steps are timed in-process on the data it left.
 
-    .venv/bin/python bench/signal_to_order.py                     # N=200, poll 100 ms then 20 ms
-    .venv/bin/python bench/signal_to_order.py -n 50 --poll-ms 100
+    .venv/bin/python bench/signal_to_order.py            # N=200; passes 100/500, 20/500, 100/5000
+    .venv/bin/python bench/signal_to_order.py -n 50 --passes 100
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import random
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _harness import (  # noqa: E402
+    ROOT,
     CpuMeter,
     EngineServer,
     call,
@@ -52,7 +58,9 @@ EXCHANGE_INFO = (
 )
 ORDER_SIZE_QUOTE = Decimal(200)
 DEFAULT_POLL_MS = 100  # the shipped app.engine_poll_interval_ms
+DEFAULT_SYNC_MS = 500  # the shipped exchange.order_sync_interval_ms
 PROCESS_TIMEOUT_SEC = 180
+ARRIVAL_SEED = 7
 QUIET_WAIT_SEC = 60  # the machine is shared: wait (bounded) for other processes to calm down
 
 
@@ -129,9 +137,63 @@ def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+@dataclass(frozen=True)
+class PassSpec:
+    poll_ms: int  # app.engine_poll_interval_ms
+    sync_ms: int  # exchange.order_sync_interval_ms (500 shipped)
+
+    @property
+    def label(self) -> str:
+        return f"{self.poll_ms} / {self.sync_ms}"
+
+
+def parse_pass(text: str) -> PassSpec:
+    poll, _, sync = text.partition("/")
+    return PassSpec(int(poll), int(sync or DEFAULT_SYNC_MS))
+
+
+# Run inside the stopped engine's data dir (manage.py shell): how long the two periodic steps
+# that share the engine's one worker thread take with everything the pass left open.
+STEP_TIMER = """
+import json, time
+from trading.engine import orders, takeprofit
+from trading.engine.context import EngineContext
+from trading.models import Order
+from trading.models.orders import LIVE_ORDER_STATES
+ctx = EngineContext()
+def best(fn, n=5):
+    fn()
+    times = []
+    for _ in range(n):
+        began = time.perf_counter(); fn(); times.append(time.perf_counter() - began)
+    return sorted(times)[n // 2]
+print(json.dumps({
+    "live_orders": Order.objects.filter(state__in=LIVE_ORDER_STATES).count(),
+    "sync_s": best(lambda: orders.sync_live_orders(ctx)),
+    "sweep_s": best(lambda: takeprofit.sweep(ctx)),
+}))
+"""
+
+
+def time_engine_steps(server: EngineServer) -> dict:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", STEP_TIMER],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        print(f"engine step timing failed: {result.stderr[-1500:]}", file=sys.stderr)
+        return {}
+    return json.loads(lines[-1])
+
+
 @dataclass
 class PassResult:
-    poll_ms: int
+    spec: PassSpec
     sent: int
     accepted: int
     by_status: dict[str, int]
@@ -142,10 +204,11 @@ class PassResult:
     tick_overruns: int
     orders_by_state: dict[str, int]
     cpu: CpuMeter
+    steps: dict
 
 
-def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> PassResult:
-    with EngineServer(keep=keep, label=f"s2o-{poll_ms}") as server:
+def run_pass(spec: PassSpec, markets: list[Market], pace: float, keep: bool) -> PassResult:
+    with EngineServer(keep=keep, label=f"s2o-{spec.poll_ms}-{spec.sync_ms}") as server:
         server.issue_token()
         status, body = server.api(
             "PUT",
@@ -154,27 +217,35 @@ def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> Pa
                 "execution_pool": {"max_open_groups": 1000},
                 # 200 pyramids × 200 USDT is more than the default 10,000 USDT paper balance; the
                 # balance is seeded on the first order, so raising it now is enough.
-                "exchange": {"paper_starting_balance_usdt": "1000000"},
-                "app": {"engine_poll_interval_ms": poll_ms},
+                "app": {"engine_poll_interval_ms": spec.poll_ms},
+                # Read on every tick, so this one applies without a restart.
+                "exchange": {
+                    "paper_starting_balance_usdt": "1000000",
+                    "order_sync_interval_ms": spec.sync_ms,
+                },
             },
         )
         if status != 200:
             raise SystemExit(f"PUT /api/v1/config answered {status}: {body}")
         if server.query("SELECT COUNT(*) FROM exchanges_paperbalance")[0][0]:
             raise SystemExit("the paper balance was already seeded; the raised balance would not apply")
-        if poll_ms != DEFAULT_POLL_MS:
+        if spec.poll_ms != DEFAULT_POLL_MS:
             server.restart()  # the tick interval is only read when the scheduler is built
         time.sleep(1.0)  # let the engine pick the new config up on a tick
         log_start = len(server.tail(10**9))
         wait_until_quiet(server.proc.pid if server.proc else None, QUIET_WAIT_SEC)
         meter = CpuMeter(server.proc.pid if server.proc else None)
 
-        tag = f"s2o{int(time.time())}p{poll_ms}"
+        tag = f"s2o{int(time.time())}p{spec.poll_ms}s{spec.sync_ms}"
         url = f"{server.base}/webhooks/tradingview"
         ids: list[int] = []
+        # Poisson arrivals (seeded): a fixed 200 ms spacing would keep a constant phase against the
+        # 100 ms tick and measure one point of the wait instead of its spread.
+        rng = random.Random(ARRIVAL_SEED)
+        offsets = list(itertools.accumulate(rng.expovariate(pace) for _ in markets))
         start = time.monotonic()
-        for i, market in enumerate(markets):
-            delay = start + i / pace - time.monotonic()
+        for market, offset in zip(markets, offsets, strict=True):
+            delay = start + offset - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             code, answer = call("POST", url, entry_payload(server.secret, market, tag))
@@ -216,6 +287,8 @@ def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> Pa
             server.query("SELECT purpose || ' ' || state, COUNT(*) FROM trading_order GROUP BY 1")
         )
         log_text = server.tail(10**9)[log_start:]
+        server.stop()
+        steps = time_engine_steps(server)
 
     by_status: dict[str, int] = {}
     total, pickup, placement = [], [], []
@@ -228,7 +301,7 @@ def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> Pa
         pickup.append((opened_at - received_at).total_seconds())
         placement.append((accepted_at - opened_at).total_seconds())
     return PassResult(
-        poll_ms=poll_ms,
+        spec=spec,
         sent=len(markets),
         accepted=len(ids),
         by_status=by_status,
@@ -239,6 +312,7 @@ def run_pass(poll_ms: int, markets: list[Market], pace: float, keep: bool) -> Pa
         tick_overruns=log_text.count("maximum number of running instances reached"),
         orders_by_state=orders_by_state,
         cpu=meter,
+        steps=steps,
     )
 
 
@@ -247,7 +321,7 @@ def report(results: list[PassResult]) -> None:
     print(
         markdown_table(
             [
-                "poll ms",
+                "poll / sync ms",
                 "signals",
                 "202",
                 "entry orders",
@@ -261,7 +335,7 @@ def report(results: list[PassResult]) -> None:
             ],
             [
                 [
-                    r.poll_ms,
+                    r.spec.label,
                     r.sent,
                     r.accepted,
                     len(r.total),
@@ -281,13 +355,13 @@ def report(results: list[PassResult]) -> None:
     print(
         markdown_table(
             [
-                "poll ms",
+                "poll / sync ms",
                 "received → group opened (wait for tick + intake)",
                 "group opened → entry accepted (ladder rows + order + paper fill)",
             ],
             [
                 [
-                    r.poll_ms,
+                    r.spec.label,
                     f"{ms(percentile(r.pickup, 50))} / {ms(percentile(r.pickup, 99))}",
                     f"{ms(percentile(r.placement, 50))} / {ms(percentile(r.placement, 99))}",
                 ]
@@ -301,13 +375,30 @@ def report(results: list[PassResult]) -> None:
         n = len(r.total)
         fifths = [r.total[n * k // 5 : n * (k + 1) // 5] for k in range(5)]
         rows.append(
-            [r.poll_ms] + [f"{ms(median(part))} / {ms(max(part, default=float('nan')))}" for part in fifths]
+            [r.spec.label]
+            + [f"{ms(median(part))} / {ms(max(part, default=float('nan')))}" for part in fifths]
         )
-    print(markdown_table(["poll ms", "1st fifth", "2nd", "3rd", "4th", "5th"], rows))
+    print(markdown_table(["poll / sync ms", "1st fifth", "2nd", "3rd", "4th", "5th"], rows))
+    print("\n## Periodic engine steps with everything the pass left open (in-process, median of 5)\n")
+    print(
+        markdown_table(
+            ["poll / sync ms", "live orders", "orders.sync_live_orders() ms", "takeprofit.sweep() ms"],
+            [
+                [
+                    r.spec.label,
+                    r.steps.get("live_orders", "n/a"),
+                    ms(r.steps.get("sync_s", float("nan"))),
+                    ms(r.steps.get("sweep_s", float("nan"))),
+                ]
+                for r in results
+            ],
+        )
+    )
     print("\n## Orders at the end (purpose state: count)\n")
     for r in results:
         print(
-            f"- poll {r.poll_ms} ms: " + ", ".join(f"{k}: {v}" for k, v in sorted(r.orders_by_state.items()))
+            f"- poll / sync {r.spec.label} ms: "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(r.orders_by_state.items()))
         )
 
 
@@ -316,33 +407,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-n", type=int, default=200, help="signals = distinct markets (default 200)")
-    parser.add_argument("--pace", type=float, default=5.0, help="webhooks per second (default 5)")
     parser.add_argument(
-        "--poll-ms",
-        type=lambda text: [int(x) for x in text.split(",")],
-        default=[100, 20],
-        help="engine_poll_interval_ms of each pass, comma-separated (default 100,20)",
+        "--pace", type=float, default=5.0, help="mean webhooks per second, Poisson arrivals (default 5)"
+    )
+    parser.add_argument(
+        "--passes",
+        type=lambda text: [parse_pass(x) for x in text.split(",")],
+        default=[PassSpec(100, 500), PassSpec(20, 500), PassSpec(100, 5000)],
+        help="passes as POLL_MS[/SYNC_MS] (engine_poll_interval_ms / order_sync_interval_ms), "
+        "comma-separated (default 100/500,20/500,100/5000)",
     )
     parser.add_argument("--keep", action="store_true", help="keep each pass's temp data dir and server log")
     args = parser.parse_args(argv)
     if not 1 <= args.n <= 350 or not 0 < args.pace <= 100:
         parser.error("-n must be 1..350 and --pace in (0, 100]")
-    if any(not 20 <= p <= 5000 for p in args.poll_ms):
-        parser.error("--poll-ms values must be 20..5000 (the config's bounds)")
+    if any(not 20 <= p.poll_ms <= 5000 or not 50 <= p.sync_ms <= 60000 for p in args.passes):
+        parser.error("--passes: poll must be 20..5000 and sync 50..60000 ms (the config's bounds)")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     markets = pick_markets(args.n)
+    when = time.strftime("%Y-%m-%d %H:%M %Z")
+    print(f"# signal → order — {args.n} distinct markets, Poisson arrivals at {args.pace:g}/s, {when}")
+    first, last = markets[0], markets[-1]
     print(
-        f"# signal → order — {args.n} distinct markets at {args.pace:g}/s, {time.strftime('%Y-%m-%d %H:%M %Z')}"
+        f"markets {first.exchange_symbol} @ {first.entry_price:f} … {last.exchange_symbol}, {ORDER_SIZE_QUOTE} USDT each"
     )
-    first = markets[0]
-    print(
-        f"markets {first.exchange_symbol} @ {first.entry_price:f} … {markets[-1].exchange_symbol}, {ORDER_SIZE_QUOTE} USDT each"
-    )
-    results = [run_pass(poll, markets, args.pace, args.keep) for poll in args.poll_ms]
+    results = [run_pass(spec, markets, args.pace, args.keep) for spec in args.passes]
     report(results)
     return 0
 

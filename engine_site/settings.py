@@ -139,3 +139,37 @@ LOGGING = {
         "ccxt": {"level": "WARNING"},
     },
 }
+
+# --- operator console ---------------------------------------------------------------------------
+# Content-Security-Policy (django-csp): no inline scripts or styles anywhere; htmx, its ws extension
+# and the console's JS are served from /static/. 'self' in connect-src covers the same-origin socket.
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Behind a TLS-terminating proxy set ENGINE_HTTPS=1: the proxy's X-Forwarded-Proto is trusted and the
+# session and CSRF cookies are sent over HTTPS only.
+SERVED_OVER_HTTPS = env.envbool("ENGINE_HTTPS", False)
+if SERVED_OVER_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Failed sign-ins per (address, username) and per address within the window, then locked out.
+LOGIN_RATE_LIMIT_ATTEMPTS = int(os.environ.get("LOGIN_RATE_LIMIT_ATTEMPTS", "5"))
+LOGIN_RATE_LIMIT_IP_ATTEMPTS = int(os.environ.get("LOGIN_RATE_LIMIT_IP_ATTEMPTS", "20"))
+LOGIN_RATE_LIMIT_WINDOW_SEC = int(os.environ.get("LOGIN_RATE_LIMIT_WINDOW_SEC", "300"))

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 
+from dashboard.views import auth as console_auth
 from trading import webhooks
 from trading.api import api
 
@@ -18,4 +20,11 @@ urlpatterns = [
     # Both spellings answer directly: a redirect would lose TradingView's POST body.
     path("webhooks/tradingview", webhooks.tradingview, name="webhook-tradingview"),
     path("webhooks/tradingview/", webhooks.tradingview),
+]
+
+# --- operator console (dashboard app): sign-in, then every page needs login ---------------------
+urlpatterns += [
+    path("accounts/login/", console_auth.login, name="login"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("", include("dashboard.urls")),
 ]

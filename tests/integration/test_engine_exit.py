@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 
 from exchanges.paper_models import PaperBalance, PaperOrder
-from trading.models import Command, DcaLeg, Event, GroupStatus, LegState, Order, Signal, SignalStatus, Trade
+from trading.models import (
+    Command,
+    DcaLeg,
+    Event,
+    GroupStatus,
+    LegState,
+    Order,
+    PositionGroup,
+    Signal,
+    SignalStatus,
+    Trade,
+)
 
 from .engine_world import D, group_of, install_flaky_venue, leg, legs_of
 
@@ -95,3 +106,30 @@ def test_exit_with_nothing_open_or_queued_is_ignored(driver):
     signal = Signal.objects.get()
     assert signal.status == SignalStatus.IGNORED
     assert signal.reason == "ignored: nothing open or queued on BTC/USDT 15m"
+
+
+def test_an_entry_while_the_group_is_closing_waits_then_opens_a_new_group(driver, engine):
+    driver.send(price="43000")
+    old = group_of()
+    venue = install_flaky_venue(engine, down=True)  # the exit's close order is not confirmed yet
+    driver.send(intent="exit", side=None, trade_id="x")
+    old.refresh_from_db()
+    assert old.status == GroupStatus.CLOSING
+
+    driver.webhook(price="42900", trade_id="new")
+    engine.tick()  # the exchange still does not answer
+    new = Signal.objects.get(trade_id="new")
+    assert (new.status, new.reason) == (SignalStatus.QUEUED, f"queued: group #{old.pk} is closing")
+    assert old.pyramids.count() == 1  # never a pyramid on a closing group
+
+    venue.heal()
+    driver.tick()  # the close completes, then the waiting entry opens a fresh group at once
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert old.status == GroupStatus.CLOSED
+    fresh = PositionGroup.objects.exclude(pk=old.pk).get()
+    assert (new.status, new.reason) == (
+        SignalStatus.APPLIED,
+        f"promoted from the queue: opened group #{fresh.pk}",
+    )
+    assert Trade.objects.get(group=old).qty == D("0.00232")

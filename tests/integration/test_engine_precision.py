@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from exchanges.models import ExchangeAccount
+from exchanges.paper_models import PaperOrder
 from trading.models import Event, LegState, Order, PositionGroup, QueueEntry, Signal, SignalStatus
 
 from .engine_world import D, group_of, legs_of, pyramid_of, seed_paper_balance
@@ -102,6 +103,24 @@ def test_a_pyramid_too_small_for_even_one_leg_is_rejected_with_the_reason(driver
         " (0.00011 BTC at 43000 = 4.73 USDT)"
     )
     assert group_of().pyramid_count == 1
+
+
+def test_a_close_below_the_minimum_is_blocked_and_logged_never_sent(driver):
+    driver.send(price="43000", size="20")  # DCA0 holds 0.00027 BTC
+    driver.send(intent="reduce", side=None, size="0.00017", size_type="base", price="43000", trade_id="r")
+    driver.send(intent="exit", side=None, price="43000", trade_id="x")  # 0.0001 BTC = 4.30 USDT is left
+
+    blocked = Order.objects.get(purpose="exit")
+    assert (blocked.state, blocked.qty) == ("blocked", D("0.0001"))
+    assert not PaperOrder.objects.filter(client_order_id=blocked.client_order_id).exists()
+    assert Event.objects.filter(
+        category="precision",
+        message=f"order {blocked.client_order_id} blocked before sending: {blocked.error}",
+    ).exists()
+    assert "notional 4.3 is below the minimum 5" in blocked.error
+    group = group_of()
+    assert group.status == "closed"  # what cannot be sold is written off as dust, and says so
+    assert Event.objects.filter(message__contains="0.0001 BTC/USDT left as dust").exists()
 
 
 SMALL_BOOK = [  # (symbol, entry prices of successive pyramids, quote sizes)

@@ -114,5 +114,5 @@ def test_reverse_waits_for_a_slow_close_then_opens_the_opposite_side(driver, eng
     assert reverse.status == SignalStatus.APPLIED
     assert reverse.reason == f"promoted from the queue: opened group #{short_group.pk}"
     assert Event.objects.filter(
-        signal_id_ref=reverse.pk, message__contains=f"queued: long group #{long_group.pk} still live"
+        signal_id_ref=reverse.pk, message__contains=f"queued: group #{long_group.pk} is closing"
     ).exists()

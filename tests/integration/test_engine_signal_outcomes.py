@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from trading.models import Event, PositionGroup, Signal, SignalStatus
+from exchanges.models import ExchangeAccount
+from trading.models import Event, PositionGroup, QueueEntry, Signal, SignalStatus
 
 from .engine_world import group_of
 
@@ -25,6 +28,22 @@ def test_unknown_symbol_is_rejected_with_the_reason(driver):
     event = Event.objects.get(signal_id_ref=signal.pk, category="signal")
     assert event.severity == "warning"
     assert event.message.endswith("rejected: unknown symbol FOOUSDT on binance")
+
+
+def test_unknown_symbol_held_on_stale_rules_is_rejected_once_they_refresh(driver, engine):
+    ExchangeAccount.objects.update(markets_synced_at=engine.ctx.now() - timedelta(days=30))
+    driver.send(symbol="FOOUSDT", trade_id="foo")
+    assert Signal.objects.get(trade_id="foo").status == SignalStatus.QUEUED  # cannot tell yet
+
+    engine.refresh_markets()
+    driver.tick()
+    signal = Signal.objects.get(trade_id="foo")
+    assert (signal.status, signal.reason) == (
+        SignalStatus.REJECTED,
+        "rejected: unknown symbol FOOUSDT on binance",
+    )
+    assert not QueueEntry.objects.exists()
+    assert not PositionGroup.objects.exists()
 
 
 def test_flat_prev_position_while_a_group_is_live_warns_of_state_drift(driver):
@@ -83,3 +102,13 @@ def test_every_decision_of_a_round_trip_is_an_event(driver):
     for signal in Signal.objects.all():
         assert signal.reason, f"signal #{signal.pk} has no reason"
         assert Event.objects.filter(signal_id_ref=signal.pk, category="signal").exists()
+
+
+def test_the_same_alert_delivered_twice_trades_once(driver):
+    sent_at = driver.engine.ctx.now().isoformat()
+    driver.send(price="43000", trade_id="t1", timestamp=sent_at)
+    driver.send(price="43000", trade_id="t1", timestamp=sent_at)  # TradingView's re-send
+
+    assert group_of().pyramid_count == 1
+    statuses = list(Signal.objects.order_by("id").values_list("status", flat=True))
+    assert statuses == [SignalStatus.APPLIED, SignalStatus.DUPLICATE]

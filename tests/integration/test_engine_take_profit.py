@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trading.models import GroupStatus, LegState, Order, Trade
+from trading.models import Event, GroupStatus, LegState, Order, Trade
 
 from ..conftest import configure
 from .engine_world import D, group_of, leg, legs_of, seed_paper_balance
@@ -78,7 +78,10 @@ def test_aggregate_tp_closes_the_group_at_weighted_average_entry_plus_percent(dr
 
     driver.price("BTCUSDT", "43321.20")
     group.refresh_from_db()
-    assert group.status == GroupStatus.CLOSED
+    assert (group.status, group.close_reason) == (GroupStatus.CLOSED, "aggregate take-profit")
+    assert Event.objects.filter(
+        group_id_ref=group.pk, message__contains="reached at 43321.2; closing"
+    ).exists()
     trade = Trade.objects.get()
     assert (trade.reason, trade.qty, trade.exit_price) == ("tp_group", D("0.00465"), D("43321.2"))
     assert [lg.state for lg in legs_of(group)] == [LegState.HIT_TP] * 2 + [LegState.CANCELLED] * 3
@@ -130,3 +133,20 @@ def test_hybrid_aggregate_can_trigger_before_any_leg(driver):
     assert group_of().status == GroupStatus.CLOSED
     trade = Trade.objects.get()
     assert (trade.reason, trade.qty, trade.exit_price) == ("tp_group", D("0.00232"), D("43215"))
+
+
+def test_aggregate_tp_of_a_short_is_below_the_average_entry(driver):
+    seed_paper_balance("BTC", "1")
+    configure(grid_strategy={"tp_mode": "aggregate", "aggregate_tp_percent": "1"})
+    driver.send(side="sell", price="43000")
+    driver.price("BTCUSDT", "43220")  # DCA1 sells 0.00231 @ 43215
+
+    # avg = (0.00232 x 43000 + 0.00231 x 43215) / 0.00463 = 43107.2678...; x 0.99 = 42676.195...
+    driver.price("BTCUSDT", "42676.20")
+    assert not Trade.objects.exists()
+    driver.price("BTCUSDT", "42676.19")
+
+    assert group_of().status == GroupStatus.CLOSED
+    trade = Trade.objects.get()
+    assert (trade.reason, trade.qty, trade.exit_price) == ("tp_group", D("0.00463"), D("42676.19"))
+    assert Order.objects.get(purpose="tpg").side == "buy"

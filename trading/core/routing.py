@@ -19,6 +19,7 @@ class QueueReason(enum.StrEnum):
     POOL_FULL = "pool_full"
     PRECISION = "precision"  # market rules missing or stale
     OPPOSITE_SIDE = "opposite_side"  # the other side of this market is still live
+    GROUP_CLOSING = "closing"  # this market's group is closing; a new entry opens a new group after
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class LiveGroup:
     group_id: int
     side: Side
     pyramid_count: int
+    closing: bool = False  # an exit or TP close is in flight: it takes no more pyramids
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ def route_entry(
     rules_ready: bool,
 ) -> EntryDecision:
     """Decide an entry. Pyramids never count toward the pool; only a new group takes a slot."""
+    if live is not None and live.closing:
+        # Adding to a closing group would leave the new pyramid open in a group nobody manages.
+        return EntryDecision(
+            Route.QUEUE, f"queued: group #{live.group_id} is closing", QueueReason.GROUP_CLOSING
+        )
     if live is not None and live.side is side:
         if live.pyramid_count >= max_pyramids:
             return EntryDecision(

@@ -85,14 +85,17 @@ def resolve_market(ctx: EngineContext, account: ExchangeAccount, signal: Signal)
     return row.symbol, fresh
 
 
+def unknown_symbol_reason(signal: Signal, account: ExchangeAccount) -> str:
+    return f"rejected: unknown symbol {signal.raw_symbol} on {signal.exchange or account.venue}"
+
+
 def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup | None]:
     account = account_for_signal(signal.exchange or None, ctx.cfg.exchange.default_account)
     if account is None:
         return SignalStatus.REJECTED, f"rejected: no enabled account for exchange '{signal.exchange}'", None
     symbol, fresh = resolve_market(ctx, account, signal)
     if symbol is None and fresh:
-        venue = signal.exchange or account.venue
-        return SignalStatus.REJECTED, f"rejected: unknown symbol {signal.raw_symbol} on {venue}", None
+        return SignalStatus.REJECTED, unknown_symbol_reason(signal, account), None
     if symbol is not None:
         signal.symbol = symbol
     elif not signal.symbol:

@@ -13,6 +13,7 @@ from .. import events
 from ..config_schema import dca_levels
 from ..core.clientid import Purpose
 from ..core.ladder import LadderPlan, build_ladder, dca0_guard_price
+from ..core.numbers import fmt
 from ..core.precision import floor_qty
 from ..core.sizing import PyramidSize
 from ..core.types import MarketRules, Side
@@ -237,7 +238,7 @@ def _write_off_dust(ctx: EngineContext, group: PositionGroup) -> None:
         leg.save(update_fields=["closed_qty", "state", "updated_at"])
     events.record(
         events.Category.PRECISION,
-        f"group #{group.pk}: {sum(leftovers.values())} {group.symbol} left as dust (below the exchange minimum)",
+        f"group #{group.pk}: {fmt(sum(leftovers.values()))} {group.symbol} left as dust (below the exchange minimum)",
         severity=events.Severity.WARNING,
         symbol=group.symbol,
         group_id=group.pk,

@@ -6,10 +6,10 @@ from exchanges.models import ExchangeAccount
 
 from ..core.sizing import PyramidSize
 from ..core.types import Side
-from ..models import QueueEntry
+from ..models import GroupStatus, QueueEntry, SignalStatus
 from . import queueing
 from .context import EngineContext
-from .intake import finish, open_or_pyramid, resolve_market
+from .intake import finish, open_or_pyramid, resolve_market, unknown_symbol_reason
 
 
 def promote_ready(ctx: EngineContext) -> int:
@@ -33,6 +33,8 @@ def blocked_reason(ctx: EngineContext, entry: QueueEntry, force: bool) -> str | 
     if not fresh:
         return "precision rules missing or stale"
     group = queueing.live_group(account.pk, entry.symbol, entry.timeframe)
+    if group is not None and group.status == GroupStatus.CLOSING:
+        return f"group #{group.pk} still closing"
     if group is not None and group.side != entry.side:
         return f"{group.side} group #{group.pk} still live"
     if group is None and not force and not queueing.pool_state(ctx).has_free_slot:
@@ -50,6 +52,11 @@ def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool) -> bool:
     size = PyramidSize(entry.size_amount, entry.size_unit)  # type: ignore[arg-type]
     max_p = ctx.cfg.grid_strategy.max_pyramids_per_group
     entry.delete()
+    symbol, fresh = resolve_market(ctx, entry.account, signal)
+    if symbol is None and fresh:
+        # Held while the rules were stale; the refreshed rules know no such market.
+        finish(ctx, signal, SignalStatus.REJECTED, unknown_symbol_reason(signal, entry.account), None)
+        return False
     if group is not None and group.pyramid_count >= max_p:
         finish(
             ctx,
@@ -60,6 +67,9 @@ def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool) -> bool:
         )
         return False
     status, reason, group = open_or_pyramid(ctx, signal, entry.account, Side(entry.side), size, group)
+    if status != SignalStatus.APPLIED:
+        finish(ctx, signal, status, f"taken from the queue: {reason}", group)
+        return False
     how = "forced into the pool" if force else "promoted from the queue"
     finish(ctx, signal, status, f"{how}: {reason}", group)
     return True

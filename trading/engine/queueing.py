@@ -15,7 +15,7 @@ from ..core.queue import QueuedEntry, RankedEntry, expected_profit, is_expired, 
 from ..core.routing import LiveGroup, PoolState, QueueReason
 from ..core.sizing import PyramidSize, size_in_quote
 from ..core.types import Side
-from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
+from ..models import GroupStatus, PositionGroup, QueueEntry, Signal, SignalStatus
 from ..models.groups import OPEN_STATUSES
 from .context import EngineContext
 
@@ -34,7 +34,12 @@ def live_group(account_id: int, symbol: str, timeframe: str) -> PositionGroup | 
 def as_live(group: PositionGroup | None) -> LiveGroup | None:
     if group is None:
         return None
-    return LiveGroup(group_id=group.pk, side=Side(group.side), pyramid_count=group.pyramid_count)
+    return LiveGroup(
+        group_id=group.pk,
+        side=Side(group.side),
+        pyramid_count=group.pyramid_count,
+        closing=group.status == GroupStatus.CLOSING,
+    )
 
 
 def _core_entry(entry: QueueEntry, live_keys: set[tuple[int, str, str, str]]) -> QueuedEntry:
@@ -71,9 +76,9 @@ def ranked(ctx: EngineContext, entries: list[QueueEntry] | None = None) -> list[
         return []
     live_keys = {
         (g.account_id, g.symbol, g.timeframe, g.side)
-        for g in PositionGroup.objects.filter(status__in=OPEN_STATUSES).only(
-            "account_id", "symbol", "timeframe", "side"
-        )
+        for g in PositionGroup.objects.filter(status__in=OPEN_STATUSES)
+        .exclude(status=GroupStatus.CLOSING)  # a closing group takes no continuation
+        .only("account_id", "symbol", "timeframe", "side")
     }
     core = [_core_entry(e, live_keys) for e in entries]
     order = rank_queue(core, live_prices(ctx, entries), ctx.cfg.waiting_rule.selection_priority)

@@ -1,0 +1,89 @@
+"""Section A, the live dashboard: pool, queue, PnL, engine and risk status, recent alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+
+from trading import config_service
+from trading.core.routing import QueueReason
+from trading.models import Event, PositionGroup, QueueEntry, Signal, Trade
+from trading.models.groups import OPEN_STATUSES
+
+from .common import engine_summary
+from .metrics import figures_for
+from .state import ViewState
+
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+RECENT = 8
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    return part / whole * _HUNDRED if whole else None
+
+
+@dataclass(frozen=True)
+class RiskStatus:
+    label: str  # Active | Idle | Blocked | Off
+    detail: str
+    last_action_at: datetime | None
+
+
+def risk_status(now: datetime) -> RiskStatus:
+    cfg = config_service.current().risk_engine
+    last = Event.objects.filter(category=Event.Category.RISK).values_list("created_at", flat=True).first()
+    blocked = PositionGroup.objects.filter(status__in=OPEN_STATUSES, risk_blocked=True).count()
+    if not cfg.enabled:
+        return RiskStatus("Off", "disabled in config (risk_engine.enabled)", last)
+    if blocked:
+        return RiskStatus("Blocked", f"{blocked} group(s) blocked by the operator", last)
+    if last and (now - last).total_seconds() <= 3 * cfg.evaluate_interval_sec:
+        return RiskStatus("Active", "evaluating", last)
+    return RiskStatus("Idle", "no recent risk action", last)
+
+
+def stats(view: ViewState) -> dict:
+    cfg = config_service.current()
+    open_groups = list(PositionGroup.objects.filter(status__in=OPEN_STATUSES).only("id", "side", "account_id", "symbol"))
+    figs = figures_for(open_groups, open_only=True).values()
+    unrealised = sum((f.unrealised for f in figs if f.unrealised is not None), _ZERO)
+    open_cost = sum((f.cost for f in figs), _ZERO)
+    closed = Trade.objects.aggregate(
+        pnl=Sum("realized_pnl"),
+        cost=Sum(ExpressionWrapper(F("qty") * F("entry_price"), output_field=DecimalField(max_digits=40, decimal_places=12))),
+    )
+    realised, closed_cost = closed["pnl"] or _ZERO, closed["cost"] or _ZERO
+    pool_max = cfg.execution_pool.max_open_groups
+    used = len(open_groups)
+    return {
+        "active_groups": used,
+        "pool_used": used,
+        "pool_max": pool_max,
+        "pool_pct": min(used * 100 // pool_max, 100) if pool_max else 0,
+        "queued": QueueEntry.objects.count(),
+        "queued_precision": QueueEntry.objects.filter(reason=QueueReason.PRECISION).count(),
+        "realised": realised,
+        "realised_pct": _pct(realised, closed_cost),
+        "unrealised": unrealised,
+        "unrealised_pct": _pct(unrealised, open_cost),
+        "total_pnl": realised + unrealised,
+        "total_pct": _pct(realised + unrealised, open_cost + closed_cost),
+        "unpriced": sum(1 for f in figs if f.unrealised is None and f.open_qty > 0),
+        "engine": engine_summary(view.now),
+        "risk": risk_status(view.now),
+        "can_act": view.can_act,
+    }
+
+
+def recent(view: ViewState) -> dict:
+    notable = Event.objects.filter(
+        severity__in=(Event.Severity.WARNING, Event.Severity.ERROR, Event.Severity.CRITICAL)
+    )
+    return {
+        "recent_alerts": list(notable.order_by("-id")[:RECENT]),
+        "recent_signals": list(Signal.objects.order_by("-id")[:RECENT]),
+    }

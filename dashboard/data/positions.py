@@ -1,0 +1,192 @@
+"""Section B: the positions table (sortable, filterable, paginated) and each group's legs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Replace
+
+from trading import config_service
+from trading.core.takeprofit import tp_progress_percent
+from trading.core.types import Side
+from trading.models import DcaLeg, LegState, PositionGroup
+from trading.models.groups import OPEN_STATUSES
+
+from ..commands import pending_labels
+from ..forms import POSITION_SORTS, position_filter
+from .metrics import GroupFigures, figures_for, prices_for
+from .state import ViewState
+
+PAGE_SIZE = 50
+EXPANDED_KEY = "console_expanded_groups"
+MAX_EXPANDED = 20
+_DB_SORTS = {
+    "opened": ("opened_at", "id"),
+    "symbol": ("symbol", "timeframe", "id"),
+    "side": ("side", "id"),
+    "status": ("status", "id"),
+    "pyramids": ("pyramid_count", "id"),
+    "tp": ("tp_mode", "id"),
+}
+_LOW = Decimal("-1e30")
+
+
+@dataclass
+class LegRow:
+    pyramid: int
+    label: str
+    state: str
+    state_label: str
+    limit_price: Decimal
+    fill_price: Decimal | None
+    weight: Decimal
+    tp_percent: Decimal
+    tp_price: Decimal | None
+    progress: Decimal | None
+    filled_quote: Decimal
+    filled_qty: Decimal
+    qty: Decimal
+
+
+@dataclass
+class PositionRow:
+    group: PositionGroup
+    fig: GroupFigures
+    pending: list[str] = field(default_factory=list)
+    expanded: bool = False
+    legs: list[LegRow] = field(default_factory=list)
+
+
+def expanded_ids(session_key: str | None) -> list[int]:
+    """Rows the user expanded (kept in the session, so a live re-render keeps them open)."""
+    if not session_key:
+        return []
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    return list(store.get(EXPANDED_KEY, []))
+
+
+def set_expanded(session: Any, group_id: int, expanded: bool) -> None:
+    ids = [i for i in session.get(EXPANDED_KEY, []) if i != group_id]
+    if expanded:
+        ids = [group_id, *ids][:MAX_EXPANDED]
+    session[EXPANDED_KEY] = ids
+
+
+def legs_for(group: PositionGroup, price: Decimal | None) -> list[LegRow]:
+    rows = []
+    legs = DcaLeg.objects.filter(group=group).select_related("pyramid").order_by("pyramid__index", "index")
+    for leg in legs:
+        progress = None
+        if price is not None and leg.open_qty > 0 and leg.avg_fill_price and leg.tp_price:
+            progress = tp_progress_percent(Side(group.side), leg.avg_fill_price, leg.tp_price, price)
+        elif leg.state == LegState.HIT_TP:
+            progress = Decimal(100)
+        rows.append(
+            LegRow(
+                pyramid=leg.pyramid.index,
+                label=f"P{leg.pyramid.index}·DCA{leg.index}",
+                state=leg.state,
+                state_label=leg.get_state_display(),
+                limit_price=leg.price,
+                fill_price=leg.avg_fill_price,
+                weight=leg.weight_percent,
+                tp_percent=leg.tp_percent,
+                tp_price=leg.tp_price,
+                progress=progress,
+                filled_quote=(leg.filled_qty * leg.avg_fill_price) if leg.avg_fill_price else Decimal(0),
+                filled_qty=leg.filled_qty,
+                qty=leg.qty,
+            )
+        )
+    return rows
+
+
+def _filtered(f: dict[str, Any]) -> QuerySet[PositionGroup]:
+    rows = PositionGroup.objects.select_related("account")
+    if f["status"] == "open":
+        rows = rows.filter(status__in=OPEN_STATUSES)
+    elif f["status"] != "all":
+        rows = rows.filter(status=f["status"])
+    if f["side"]:
+        rows = rows.filter(side=f["side"])
+    if f["q"]:
+        # "BTCUSDT", "btc" and "BTC/USDT" all find BTC/USDT.
+        rows = rows.annotate(pair=Replace("symbol", Value("/"), Value(""))).filter(
+            pair__icontains=f["q"].replace("/", "")
+        )
+    if f["timeframe"]:
+        rows = rows.filter(timeframe=f["timeframe"])
+    return rows
+
+
+def _computed_key(sort: str, group: PositionGroup, fig: GroupFigures) -> Any:
+    if sort == "pnl":
+        return fig.unrealised if fig.unrealised is not None else (group.realized_pnl if not group.is_open else _LOW)
+    if sort == "pnl_pct":
+        return fig.unrealised_pct if fig.unrealised_pct is not None else _LOW
+    if sort == "entry":
+        return fig.avg_entry if fig.avg_entry is not None else _LOW
+    return (fig.legs_filled, fig.legs_total)  # dca
+
+
+def table(view: ViewState) -> dict:
+    f = position_filter(view.params)
+    rows = _filtered(f)
+    descending = f["dir"] == "desc"
+    if f["sort"] in _DB_SORTS:
+        order = [("-" if descending else "") + name for name in _DB_SORTS[f["sort"]]]
+        paginator = Paginator(rows.order_by(*order), PAGE_SIZE)
+        page = paginator.get_page(f["page"])
+        groups = list(page.object_list)
+        figs = figures_for(groups)
+    else:
+        everything = list(rows)
+        figs = figures_for(everything, open_only=f["status"] == "open")
+        everything.sort(key=lambda g: _computed_key(f["sort"], g, figs[g.pk]), reverse=descending)
+        paginator = Paginator(everything, PAGE_SIZE)
+        page = paginator.get_page(f["page"])
+        groups = list(page.object_list)
+    pending = pending_labels()
+    expanded = set(expanded_ids(view.session_key))
+    out = []
+    for group in groups:
+        row = PositionRow(group, figs[group.pk], pending.get(("group_id", group.pk), []))
+        if group.pk in expanded:
+            row.expanded, row.legs = True, legs_for(group, row.fig.price)
+        out.append(row)
+    return {
+        "rows": out,
+        "page": page,
+        "filters": f,
+        "sorts": POSITION_SORTS,
+        "max_pyramids": max_pyramids(),
+        "can_act": view.can_act,
+        "query": _query(f),
+    }
+
+
+def max_pyramids() -> int:
+    return config_service.current().grid_strategy.max_pyramids_per_group
+
+
+def _query(f: dict[str, Any]) -> dict[str, Any]:
+    """The filter as query parameters (without page), for sort and page links."""
+    return {k: v for k, v in f.items() if k != "page" and v not in ("", None)}
+
+
+def group_row(view: ViewState, group: PositionGroup, expanded: bool) -> PositionRow:
+    fig = figures_for([group])[group.pk]
+    row = PositionRow(group, fig, pending_labels().get(("group_id", group.pk), []), expanded)
+    if expanded:
+        row.legs = legs_for(group, fig.price)
+    return row
+
+
+def price_of(group: PositionGroup) -> Decimal | None:
+    return prices_for([(group.account_id, group.symbol)]).get((group.account_id, group.symbol))

@@ -1,0 +1,88 @@
+"""Which fragments each page shows, what changes them, and how they are built.
+
+A view renders the whole page from these builders; the websocket consumer re-renders only the
+fragments whose topics changed, from the same builders and the same template partials, and sends
+them as htmx out-of-band swaps. Topics are the engine's (`trading.live`) plus two of the console's
+own: `prices` (a paper price moved) and `tick` (time passed: heartbeat, countdowns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from .data import common, group, logs, overview, positions, queue, risk, status
+from .data.state import ViewState
+
+Builder = Callable[[ViewState], dict]
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str  # "page.html#partial-name"
+    topics: frozenset[str]
+    build: Builder
+
+
+def _p(template: str, topics: str, build: Builder) -> Panel:
+    return Panel(template, frozenset(topics.split()), build)
+
+
+COMMON = (
+    _p("base.html#alerts", "events", common.alerts),
+    _p("base.html#engine-badge", "engine status dashboard tick", common.engine_badge),
+    _p("base.html#my-commands", "engine events", common.my_commands),
+)
+
+PAGES: dict[str, tuple[Panel, ...]] = {
+    "overview": (
+        _p("console/overview.html#stats", "groups queue dashboard signals risk engine prices tick", overview.stats),
+        _p("console/overview.html#recent", "events signals", overview.recent),
+    ),
+    "positions": (_p("console/positions.html#positions-table", "groups dashboard engine prices", positions.table),),
+    "group": (_p("console/group.html#group-detail", "groups engine prices", group.detail),),
+    "risk": (
+        _p("console/risk.html#risk-table", "groups risk engine prices", risk.table),
+        _p("console/risk.html#risk-plan", "risk engine", risk.plan),
+        _p("console/risk.html#risk-actions", "risk", risk.actions),
+    ),
+    "queue": (_p("console/queue.html#queue-table", "queue groups signals engine prices", queue.table),),
+    "logs": (_p("console/logs.html#log-stream", "events", logs.stream),),
+    "status": (_p("console/status.html#status-panel", "status engine signals events tick", status.panel),),
+}
+
+# A full page render where it differs from the sum of its live fragments.
+FULL_PAGE: dict[str, Builder] = {"logs": logs.page}
+
+
+def page_context(page: str, view: ViewState) -> dict:
+    context: dict = {}
+    builders: Iterable[Builder] = [p.build for p in COMMON] + (
+        [FULL_PAGE[page]] if page in FULL_PAGE else [p.build for p in PAGES[page]]
+    )
+    for build in builders:
+        context.update(build(view))
+    context["can_act"] = view.can_act
+    return context
+
+
+def render_changes(page: str, view: ViewState, topics: set[str], sent_at: float | None = None) -> str:
+    """The out-of-band fragments a live page needs after `topics` changed ('' if none)."""
+    view.now = datetime.now(UTC)
+    parts = [
+        render_to_string(panel.template, panel.build(view))
+        for panel in (*COMMON, *PAGES.get(page, ()))
+        if panel.topics & topics
+    ]
+    if not parts:
+        return ""
+    stamp = format_html(
+        '<span id="live-stamp" hidden data-sent-at="{}" data-topics="{}"></span>',
+        "" if sent_at is None else f"{sent_at:.6f}",
+        " ".join(sorted(topics)),
+    )
+    return "".join(parts) + stamp

@@ -1,0 +1,148 @@
+"""Template filters for a trading console: Decimals through `trading.core.numbers.fmt`, signs,
+PnL colours, and times the browser keeps ticking (`data-ago`, `data-countdown`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django import template
+from django.utils.html import format_html
+
+from trading.core.numbers import fmt
+
+register = template.Library()
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _grouped(text: str, places: int) -> str:
+    """'-1234.5' → '-1,234.50' (thousands separators, fixed decimals)."""
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, frac = text.partition(".")
+    frac = (frac + "0" * places)[:places]
+    whole = f"{int(whole):,}"
+    return sign + whole + ("." + frac if places else "")
+
+
+@register.filter
+def num(value: Any, places: Any = None) -> str:
+    """A price or quantity exactly as stored, without trailing zeros (optionally rounded)."""
+    value = _dec(value)
+    return fmt(value, int(places) if places not in (None, "") else None)
+
+
+@register.filter
+def money(value: Any, places: int = 2) -> str:
+    """USD: '$1,234.50', '-$12.30'."""
+    value = _dec(value)
+    if value is None:
+        return "–"
+    text = _grouped(fmt(value, places), places)
+    return "-$" + text[1:] if text.startswith("-") else "$" + text
+
+
+@register.filter
+def signed_money(value: Any) -> str:
+    value = _dec(value)
+    if value is None:
+        return "–"
+    text = money(value)
+    return text if text.startswith("-") or value == 0 else "+" + text
+
+
+@register.filter
+def pct(value: Any, places: int = 2) -> str:
+    """'+1.25 %', '-0.40 %'."""
+    value = _dec(value)
+    if value is None:
+        return "–"
+    text = _grouped(fmt(value, places), places)
+    return f"{'' if text.startswith('-') or value == 0 else '+'}{text} %"
+
+
+@register.filter
+def plain_pct(value: Any, places: int = 2) -> str:
+    value = _dec(value)
+    return "–" if value is None else fmt(value, places) + " %"
+
+
+@register.filter
+def pnl_class(value: Any) -> str:
+    value = _dec(value)
+    if value is None or value == 0:
+        return "flat"
+    return "pos" if value > 0 else "neg"
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(abs(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    return "–" if value is None else _human(value)
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """A timestamp as '12 s ago' that keeps counting in the browser."""
+    if value is None:
+        return format_html('<span class="muted">never</span>')
+    text = _human(datetime.now(UTC) - value) + " ago"
+    return format_html(
+        '<time datetime="{}" data-ago title="{}">{}</time>',
+        value.isoformat(),
+        value.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        text,
+    )
+
+
+@register.filter
+def countdown(value: datetime | None) -> str:
+    """Time left until `value`, counting down live ('elapsed' once reached)."""
+    if value is None:
+        return format_html('<span class="muted">not started</span>')
+    left = value - datetime.now(UTC)
+    text = _human(left) + " left" if left.total_seconds() > 0 else "elapsed"
+    return format_html('<time datetime="{}" data-countdown>{}</time>', value.isoformat(), text)
+
+
+@register.filter
+def utc(value: datetime | None) -> str:
+    return "–" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@register.simple_tag
+def qs(query: dict[str, Any], **changes: Any) -> str:
+    """A query string from the page's filters with some values changed ('?status=open&sort=pnl')."""
+    merged = {**query, **changes}
+    pairs = []
+    for key, value in merged.items():
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list | tuple):
+            pairs.extend((key, str(v)) for v in value)
+        else:
+            pairs.append((key, str(value)))
+    return "?" + urlencode(pairs)
+
+
+@register.filter
+def get(mapping: dict, key: Any) -> Any:
+    return mapping.get(key) if mapping else None
