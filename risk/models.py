@@ -48,6 +48,9 @@ class RiskEngineState(models.Model):
     reason = models.CharField(max_length=300, blank=True)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
     last_action_at = models.DateTimeField(null=True, blank=True)
+    # The last evaluation as the engine saw it: per-group eligibility and the projected plan.
+    # The web side reads this instead of calling exchanges itself.
+    report = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"risk engine {self.status}"

@@ -54,11 +54,9 @@ def engine_badge(view: ViewState) -> dict:
 def alerts(view: ViewState) -> dict:
     """The latest unacknowledged error/critical events (API down, order rejected, rate limit, …)."""
     unacked = Event.objects.filter(severity__in=ALERT_SEVERITIES, acknowledged=False)
-    return {
-        "alerts": list(unacked.order_by("-id")[:ALERTS_SHOWN]),
-        "alert_count": unacked.count(),
-        "can_act": view.can_act,
-    }
+    shown = list(unacked.order_by("-id")[:ALERTS_SHOWN])
+    more = unacked.count() - len(shown) if len(shown) == ALERTS_SHOWN else 0
+    return {"alerts": shown, "alerts_more": more, "can_act": view.can_act}
 
 
 def my_commands(view: ViewState) -> dict:

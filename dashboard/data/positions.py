@@ -19,7 +19,7 @@ from trading.models import DcaLeg, LegState, PositionGroup
 from trading.models.groups import OPEN_STATUSES
 
 from ..commands import pending_labels
-from ..forms import POSITION_SORTS, position_filter
+from ..forms import POSITION_SORTS, PositionFilter, position_filter
 from .metrics import GroupFigures, figures_for, prices_for
 from .state import ViewState
 
@@ -165,6 +165,7 @@ def table(view: ViewState) -> dict:
         "page": page,
         "filters": f,
         "sorts": POSITION_SORTS,
+        "status_choices": PositionFilter.base_fields["status"].choices,
         "max_pyramids": max_pyramids(),
         "can_act": view.can_act,
         "query": _query(f),

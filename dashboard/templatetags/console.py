@@ -143,6 +143,16 @@ def qs(query: dict[str, Any], **changes: Any) -> str:
     return "?" + urlencode(pairs)
 
 
+@register.simple_tag
+def sortlink(filters: dict[str, Any], query: dict[str, Any], key: str, label: str, default: str = "desc") -> str:
+    """A column header link: first click sorts `default`, the next flips the direction."""
+    on = filters.get("sort") == key
+    direction = ("asc" if filters.get("dir") == "desc" else "desc") if on else default
+    css = f"sort on {filters.get('dir')}" if on else "sort"
+    arrow = ("▲" if filters.get("dir") == "asc" else "▼") if on else ""
+    return format_html('<a href="{}" class="{}">{} {}</a>', qs(query, sort=key, dir=direction, page=None), css, label, arrow)
+
+
 @register.filter
 def get(mapping: dict, key: Any) -> Any:
     return mapping.get(key) if mapping else None

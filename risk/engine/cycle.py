@@ -16,6 +16,7 @@ from trading.engine import positions
 from trading.engine.context import EngineContext
 from trading.models import Order, PositionGroup, Trade
 
+from .report import report_json
 from .snapshots import dca_progress, live_groups, settings_from, snapshots
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interv
         return None
     groups = live_groups()
     update_timers(ctx, groups)
-    plan = plan_risk_action(snapshots(ctx.adapter, groups), settings_from(ctx.cfg), now, force=force)
+    snaps = snapshots(ctx.adapter, groups)
+    plan = plan_risk_action(snaps, settings_from(ctx.cfg), now, force=force)
+    state.report = report_json(plan, snaps, now)
     # "Skip once" means this cycle: it is consumed whether or not the group was the candidate.
     PositionGroup.objects.filter(pk__in=[g.pk for g in groups], risk_skip_once=True).update(
         risk_skip_once=False
@@ -96,6 +99,12 @@ def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interv
     state.last_action_at = now
     _set_state(state, RiskEngineState.Status.ACTIVE, f"risk action #{action.pk}: {action.outcome}")
     return action
+
+
+def block(ctx: EngineContext, reason: str) -> None:
+    state = risk_state()
+    state.last_evaluated_at = ctx.now()
+    _set_state(state, RiskEngineState.Status.BLOCKED, reason)
 
 
 def _set_state(state: RiskEngineState, status: str, reason: str) -> None:

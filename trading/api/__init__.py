@@ -21,3 +21,7 @@ api = NinjaAPI(
 
 for module in (routes_system, routes_groups, routes_queue, routes_signals, routes_paper, routes_commands):
     api.add_router("", module.router)
+
+from risk.api import router as risk_router  # noqa: E402 - the risk app plugs its routes in here
+
+api.add_router("", risk_router)

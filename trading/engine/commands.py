@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount, Venue
+from risk.engine import cycle as risk_cycle
 
 from .. import events
 from ..core.clientid import Purpose
@@ -120,7 +121,41 @@ def clear_account_block(ctx: EngineContext, args: dict) -> str:
     return f"entries re-enabled on {args.get('account')}"
 
 
+def risk_run(ctx: EngineContext, args: dict) -> str:
+    """Run Now: one cycle immediately, ignoring the interval but not the rules (force: also the timer)."""
+    force = bool(args.get("force"))
+    action = risk_cycle.run_cycle(ctx, force=force, trigger="run now" + (" (forced)" if force else ""))
+    if action is None:
+        return f"risk cycle ran: no action ({risk_cycle.risk_state().reason})"
+    return f"risk cycle ran: action #{action.pk} {action.outcome}"
+
+
+def _risk_flag(args: dict, **flags: bool) -> PositionGroup:
+    group = _group(args)
+    PositionGroup.objects.filter(pk=group.pk).update(**flags)
+    return group
+
+
+def risk_skip(ctx: EngineContext, args: dict) -> str:
+    group = _risk_flag(args, risk_skip_once=True)
+    return f"group #{group.pk} skipped by the risk engine for one cycle"
+
+
+def risk_block(ctx: EngineContext, args: dict) -> str:
+    group = _risk_flag(args, risk_blocked=True)
+    return f"group #{group.pk} exempt from the risk engine"
+
+
+def risk_unblock(ctx: EngineContext, args: dict) -> str:
+    group = _risk_flag(args, risk_blocked=False)
+    return f"group #{group.pk} back under the risk engine"
+
+
 HANDLERS: dict[str, Callable[[EngineContext, dict], str]] = {
+    "risk_run": risk_run,
+    "risk_skip": risk_skip,
+    "risk_block": risk_block,
+    "risk_unblock": risk_unblock,
     "close_group": close_group,
     "queue_promote": queue_promote,
     "queue_remove": queue_remove,

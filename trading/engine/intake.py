@@ -7,6 +7,7 @@ import logging
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount, MarketRule
 from exchanges.registry import account_for_signal
+from risk.engine import cycle as risk_cycle
 
 from .. import events
 from ..core.clientid import Purpose
@@ -159,6 +160,8 @@ def _entry(
         # The market already waits in line: the newer signal replaces the queued one.
         decision = EntryDecision(Route.QUEUE, "queued", QueueReason.POOL_FULL)
     if decision.route is Route.IGNORE:
+        if group is not None:
+            risk_cycle.note_replacement(ctx, group)  # a further entry on a full group restarts its timer
         return SignalStatus.IGNORED, decision.reason, group
     if decision.route is Route.QUEUE:
         entry, reason = queueing.enqueue(ctx, signal, account, side, size, decision.queue_reason)

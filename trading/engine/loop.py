@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from django.db import close_old_connections
 
+from risk.engine import cycle  # the risk app plugs into the loop here
+
 from .. import config_service, events
 from ..models import EngineState, Event
 from . import commands, intake, markets, orders, promotion, queueing, takeprofit
@@ -25,6 +27,7 @@ class TickReport:
     take_profits: int = 0
     expired: int = 0
     promoted: int = 0
+    risk_actions: int = 0
 
     @property
     def found_work(self) -> bool:
@@ -39,6 +42,7 @@ class Engine:
         self.ctx = ctx or EngineContext()
         self.lock = EngineLock() if use_lock else None
         self._last_sync = None
+        self._last_risk = None
 
     def start(self) -> None:
         if self.lock is not None:
@@ -79,7 +83,21 @@ class Engine:
         report.expired = queueing.expire(ctx)
         if not paused:
             report.promoted = promotion.promote_ready(ctx)
+        report.risk_actions = self._risk_step(report, paused=bool(paused))
         return report
+
+    def _risk_step(self, report: TickReport, *, paused: bool) -> int:
+        """Every `evaluate_interval_sec`, and after fills when `evaluate_on_fill`; one action at most."""
+        settings = self.ctx.cfg.risk_engine
+        now = self.ctx.now()
+        after_fill = settings.evaluate_on_fill and (report.orders_synced or report.take_profits)
+        if not (after_fill or cycle.due(self._last_risk, now, settings.evaluate_interval_sec)):
+            return 0
+        self._last_risk = now
+        if paused:
+            cycle.block(self.ctx, "engine paused")
+            return 0
+        return 1 if cycle.run_cycle(self.ctx, trigger="fill" if after_fill else "interval") else 0
 
     def _sync_due(self) -> bool:
         now = self.ctx.now()
