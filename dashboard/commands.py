@@ -6,8 +6,10 @@ and the console shows them as such (per target, and in the signed-in user's comm
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from django.db.models import Q
 
 from trading.models import Command, CommandStatus
 
@@ -25,9 +27,7 @@ TARGETS: dict[str, tuple[str, str]] = {
 
 def enqueue(user: Any, kind: str, args: dict[str, Any] | None = None) -> Command:
     """Insert one pending command for the engine (the console's only trading write)."""
-    return Command.objects.create(
-        kind=kind, args=args or {}, created_by=user, created_at=datetime.now(UTC)
-    )
+    return Command.objects.create(kind=kind, args=args or {}, created_by=user, created_at=datetime.now(UTC))
 
 
 def pending_labels() -> dict[tuple[str, int], list[str]]:
@@ -52,8 +52,12 @@ def pending_kinds() -> set[str]:
     )
 
 
-def recent_for(user: Any, limit: int = 5) -> list[Command]:
-    """The user's latest commands, newest first, for the command strip."""
+def recent_for(user: Any, limit: int = 3, window: timedelta = timedelta(seconds=30)) -> list[Command]:
+    """The user's commands still pending or finished in the last seconds, newest first."""
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(Command.objects.filter(created_by=user).order_by("-id")[:limit])
+    since = datetime.now(UTC) - window
+    mine = Command.objects.filter(created_by=user).filter(
+        Q(status=CommandStatus.PENDING) | Q(applied_at__gte=since)
+    )
+    return list(mine.order_by("-id")[:limit])

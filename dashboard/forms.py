@@ -55,7 +55,9 @@ class PositionFilter(_Lenient):
         initial="open",
         choices=[("open", "Open"), ("all", "All"), *GroupStatus.choices],
     )
-    side = forms.ChoiceField(required=False, initial="", choices=[("", "Any side"), ("long", "Long"), ("short", "Short")])
+    side = forms.ChoiceField(
+        required=False, initial="", choices=[("", "Any side"), ("long", "Long"), ("short", "Short")]
+    )
     q = forms.CharField(required=False, initial="", max_length=40, strip=True)
     timeframe = forms.CharField(required=False, initial="", max_length=8, strip=True)
     sort = forms.ChoiceField(required=False, initial="opened", choices=list(POSITION_SORTS.items()))

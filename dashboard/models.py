@@ -11,7 +11,9 @@ class UserPreference(models.Model):
         DARK = "dark", "Dark"
         LIGHT = "light", "Light"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_pref")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_pref"
+    )
     theme = models.CharField(max_length=5, choices=Theme.choices)
     updated_at = models.DateTimeField(auto_now=True)
 

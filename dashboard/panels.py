@@ -40,10 +40,16 @@ COMMON = (
 
 PAGES: dict[str, tuple[Panel, ...]] = {
     "overview": (
-        _p("console/overview.html#stats", "groups queue dashboard signals risk engine prices tick", overview.stats),
+        _p(
+            "console/overview.html#stats",
+            "groups queue dashboard signals risk engine prices tick",
+            overview.stats,
+        ),
         _p("console/overview.html#recent", "events signals", overview.recent),
     ),
-    "positions": (_p("console/positions.html#positions-table", "groups dashboard engine prices", positions.table),),
+    "positions": (
+        _p("console/positions.html#positions-table", "groups dashboard engine prices", positions.table),
+    ),
     "group": (_p("console/group.html#group-detail", "groups engine prices", group.detail),),
     "risk": (
         _p("console/risk.html#risk-table", "groups risk engine prices", risk.table),

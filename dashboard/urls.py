@@ -21,6 +21,7 @@ urlpatterns = [
     path("logs/export.<slug:kind>", logs.export, name="console-logs-export"),
     path("logs/replay/<int:signal_id>/", logs.replay, name="console-replay"),
     path("alerts/<int:event_id>/ack/", logs.acknowledge, name="console-ack"),
+    path("alerts/ack-all/", logs.acknowledge_all, name="console-ack-all"),
     path("status/", status.status, name="console-status"),
     path("status/refresh-markets/", status.refresh_markets, name="console-refresh-markets"),
     path("status/accounts/<slug:label>/clear-block/", status.clear_block, name="console-clear-block"),

@@ -24,10 +24,11 @@ from .core.adapter import (
     TemporaryError,
 )
 
-# Checked in order: subclasses before their bases (ccxt.OrderNotFound is an InvalidOrder,
-# RateLimitExceeded a DDoSProtection, every network error an OperationFailed).
+# Checked in order: subclasses before their bases (ccxt.OrderNotFound is an InvalidOrder, and
+# every network error, RateLimitExceeded and DDoSProtection included, an OperationFailed).
 _TABLE: tuple[tuple[type[ccxt.BaseError], type[ExchangeError]], ...] = (
-    (ccxt.DDoSProtection, RateLimited),  # 429 RateLimitExceeded, 418 IP ban, Cloudflare
+    (ccxt.RateLimitExceeded, RateLimited),  # 429, Bybit 10006, OKX 50011, KuCoin 429000, …
+    (ccxt.DDoSProtection, RateLimited),  # 418 IP ban, Binance -1003, Cloudflare
     (ccxt.OperationFailed, TemporaryError),  # NetworkError, RequestTimeout, ExchangeNotAvailable,
     # OnMaintenance, InvalidNonce, BadResponse, CancelPending: the request may have done nothing
     (ccxt.AuthenticationError, AuthenticationError),  # incl. PermissionDenied, AccountSuspended

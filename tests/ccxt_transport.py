@@ -65,6 +65,15 @@ class Request:
         return found
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What a responder returns to choose the HTTP status as well as the body."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+
+
 Responder = Callable[[Request], Any]
 
 
@@ -161,7 +170,10 @@ class RecordedTransport:
             if route.matches(request):
                 if route.times is not None:
                     route.times -= 1
-                return self._answer(request, route.status, route.headers, route.respond(request))
+                answer = route.respond(request)
+                if isinstance(answer, Reply):
+                    return self._answer(request, answer.status, answer.headers, answer.body)
+                return self._answer(request, route.status, route.headers, answer)
         raise NoRecordedResponse(f"no recorded response for {method} {url}")
 
     # ---- internals -----------------------------------------------------------------------------

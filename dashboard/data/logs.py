@@ -14,8 +14,19 @@ from ..forms import LOG_KINDS, log_filter
 from .state import ViewState
 
 SHOWN = 200
+FILTER_KEYS = ("kind", "q", "symbol", "timeframe", "since", "until")
 STREAM_BATCH = 200
-EXPORT_FIELDS = ("id", "created_at", "severity", "category", "symbol", "timeframe", "group_id", "signal_id", "message")
+EXPORT_FIELDS = (
+    "id",
+    "created_at",
+    "severity",
+    "category",
+    "symbol",
+    "timeframe",
+    "group_id",
+    "signal_id",
+    "message",
+)
 
 
 def filtered(f: dict[str, Any]) -> QuerySet[Event]:
@@ -52,6 +63,7 @@ def page(view: ViewState) -> dict:
         "events": latest,
         "filters": f,
         "kinds": list(LOG_KINDS),
+        "filters_query": {key: view.params.getlist(key) for key in FILTER_KEYS if view.params.get(key)},
         "after": latest[-1].pk if latest else (Event.objects.values_list("id", flat=True).first() or 0),
         "replay_allowed": _replay_allowed(),
         "can_act": view.can_act,

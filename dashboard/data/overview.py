@@ -48,13 +48,19 @@ def risk_status(now: datetime) -> RiskStatus:
 
 def stats(view: ViewState) -> dict:
     cfg = config_service.current()
-    open_groups = list(PositionGroup.objects.filter(status__in=OPEN_STATUSES).only("id", "side", "account_id", "symbol"))
+    open_groups = list(
+        PositionGroup.objects.filter(status__in=OPEN_STATUSES).only("id", "side", "account_id", "symbol")
+    )
     figs = figures_for(open_groups, open_only=True).values()
     unrealised = sum((f.unrealised for f in figs if f.unrealised is not None), _ZERO)
     open_cost = sum((f.cost for f in figs), _ZERO)
     closed = Trade.objects.aggregate(
         pnl=Sum("realized_pnl"),
-        cost=Sum(ExpressionWrapper(F("qty") * F("entry_price"), output_field=DecimalField(max_digits=40, decimal_places=12))),
+        cost=Sum(
+            ExpressionWrapper(
+                F("qty") * F("entry_price"), output_field=DecimalField(max_digits=40, decimal_places=12)
+            )
+        ),
     )
     realised, closed_cost = closed["pnl"] or _ZERO, closed["cost"] or _ZERO
     pool_max = cfg.execution_pool.max_open_groups

@@ -127,7 +127,11 @@ def _filtered(f: dict[str, Any]) -> QuerySet[PositionGroup]:
 
 def _computed_key(sort: str, group: PositionGroup, fig: GroupFigures) -> Any:
     if sort == "pnl":
-        return fig.unrealised if fig.unrealised is not None else (group.realized_pnl if not group.is_open else _LOW)
+        return (
+            fig.unrealised
+            if fig.unrealised is not None
+            else (group.realized_pnl if not group.is_open else _LOW)
+        )
     if sort == "pnl_pct":
         return fig.unrealised_pct if fig.unrealised_pct is not None else _LOW
     if sort == "entry":

@@ -53,7 +53,9 @@ def table(view: ViewState) -> dict:
                 pyramids_full=group.pyramid_count >= max_pyramids,
                 timer_deadline=deadline,
                 age=age,
-                age_ok=(age >= timedelta(minutes=risk.age_threshold_minutes)) if risk.use_trade_age_filter else None,
+                age_ok=(age >= timedelta(minutes=risk.age_threshold_minutes))
+                if risk.use_trade_age_filter
+                else None,
                 pending=pending.get(("group_id", group.pk), []),
             )
         )
@@ -67,7 +69,11 @@ def table(view: ViewState) -> dict:
         "max_pyramids": max_pyramids,
         "offsets_count": len(winners),
         "offsets_usd": sum(winners, _ZERO),
-        "losers": sum(1 for r in rows if r.fig.unrealised_pct is not None and r.fig.unrealised_pct <= risk.loss_threshold_percent),
+        "losers": sum(
+            1
+            for r in rows
+            if r.fig.unrealised_pct is not None and r.fig.unrealised_pct <= risk.loss_threshold_percent
+        ),
         "can_act": view.can_act,
     }
 

@@ -51,7 +51,9 @@ def panel(view: ViewState) -> dict:
         stale = synced is None or view.now - synced > stale_after
         headroom = "not limited (paper)" if account.venue == Venue.PAPER else "not reported yet"
         accounts.append(AccountStatus(account, state, label, headroom, stale))
-    day = Event.objects.filter(category=Event.Category.WEBHOOK, created_at__gte=view.now - timedelta(hours=24))
+    day = Event.objects.filter(
+        category=Event.Category.WEBHOOK, created_at__gte=view.now - timedelta(hours=24)
+    )
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
     return {
         "accounts": accounts,

@@ -35,6 +35,8 @@ def _grouped(text: str, places: int) -> str:
 def num(value: Any, places: Any = None) -> str:
     """A price or quantity exactly as stored, without trailing zeros (optionally rounded)."""
     value = _dec(value)
+    if value is None:
+        return "–"
     return fmt(value, int(places) if places not in (None, "") else None)
 
 
@@ -144,13 +146,17 @@ def qs(query: dict[str, Any], **changes: Any) -> str:
 
 
 @register.simple_tag
-def sortlink(filters: dict[str, Any], query: dict[str, Any], key: str, label: str, default: str = "desc") -> str:
+def sortlink(
+    filters: dict[str, Any], query: dict[str, Any], key: str, label: str, default: str = "desc"
+) -> str:
     """A column header link: first click sorts `default`, the next flips the direction."""
     on = filters.get("sort") == key
     direction = ("asc" if filters.get("dir") == "desc" else "desc") if on else default
     css = f"sort on {filters.get('dir')}" if on else "sort"
     arrow = ("▲" if filters.get("dir") == "asc" else "▼") if on else ""
-    return format_html('<a href="{}" class="{}">{} {}</a>', qs(query, sort=key, dir=direction, page=None), css, label, arrow)
+    return format_html(
+        '<a href="{}" class="{}">{} {}</a>', qs(query, sort=key, dir=direction, page=None), css, label, arrow
+    )
 
 
 @register.filter

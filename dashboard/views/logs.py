@@ -37,6 +37,12 @@ def acknowledge(request: HttpRequest, event_id: int) -> HttpResponse:
 
 
 @console_action
+def acknowledge_all(request: HttpRequest) -> HttpResponse:
+    Event.objects.filter(severity__in=ALERT_SEVERITIES, acknowledged=False).update(acknowledged=True)
+    return oob(("base.html#alerts", common.alerts(state(request))))
+
+
+@console_action
 def replay(request: HttpRequest, signal_id: int) -> HttpResponse:
     if not config_service.current().security.allow_webhook_replay:
         return HttpResponse("webhook replay is off (security.allow_webhook_replay)", status=403)
@@ -44,6 +50,8 @@ def replay(request: HttpRequest, signal_id: int) -> HttpResponse:
     copy = replay_signal(original, request.user)
     return HttpResponse(
         format_html(
-            '<span id="replay-{}" class="badge info" hx-swap-oob="true">replayed as #{}</span>', original.pk, copy.pk
+            '<span id="replay-{}" class="badge info" hx-swap-oob="true">replayed as #{}</span>',
+            original.pk,
+            copy.pk,
         )
     )

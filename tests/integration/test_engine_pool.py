@@ -86,6 +86,6 @@ def test_partial_closes_never_release_a_slot(full_pool):
     full_pool.price("BTCUSDT", "42999")  # DCA1 takes profit on what the reduce left
     full_pool.price("BTCUSDT", "43430")  # DCA0 too; DCA2..4 still rest
 
-    assert group_of("BTC/USDT").status == GroupStatus.PARTIALLY_FILLED
+    assert group_of("BTC/USDT").status == GroupStatus.LIVE  # nothing held, orders rest: still open
     assert Signal.objects.get(trade_id="sol").status == SignalStatus.QUEUED
     assert not PositionGroup.objects.filter(symbol="SOL/USDT").exists()

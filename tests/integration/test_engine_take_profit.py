@@ -42,7 +42,7 @@ def test_leg_tp_closes_a_leg_at_its_actual_fill_price_plus_its_tp(driver):
     # The other legs are untouched: each leg takes profit on its own.
     assert [lg.state for lg in legs_of(group)[1:]] == [LegState.OPEN] * 4
     group.refresh_from_db()
-    assert group.status == GroupStatus.PARTIALLY_FILLED  # still open: four legs wait to fill
+    assert group.status == GroupStatus.LIVE  # still open: four legs wait to fill, nothing held
 
 
 def test_leg_tp_of_a_short_is_below_its_fill(driver):

@@ -40,7 +40,7 @@ def get_command(request: HttpRequest, command_id: int) -> Command:
 
 @router.post("/engine/pause", response=ACCEPTED)
 def pause(request: HttpRequest) -> Status[dict]:
-    """Stop taking new signals (fills, take-profits and exits go on)."""
+    """Stop applying new signals (entries and exits wait in the inbox); fills, take-profit and commands go on."""
     return enqueue(request, "pause")
 
 

@@ -27,4 +27,6 @@ def derive_group_status(legs: list[LegProgress], closing: bool, close_orders_liv
         return "closed"  # every leg took profit, or nothing ever filled
     if sum((leg.filled_qty for leg in active), Decimal(0)) == 0:
         return "live" if any(leg.accepted for leg in active) else "waiting"
+    if open_qty == 0 and not close_orders_live:
+        return "live"  # everything that filled has taken profit; only resting orders remain
     return "active" if not entries_live else "partially_filled"

@@ -101,7 +101,7 @@ def paper_price(ctx: EngineContext, args: dict) -> str:
 
 def pause(ctx: EngineContext, args: dict) -> str:
     EngineState.objects.filter(pk=1).update(paused=True, status=EngineState.Status.PAUSED)
-    return "engine paused: new signals wait in the inbox; fills, take-profit and exits go on"
+    return "engine paused: new signals (entries and exits) wait in the inbox; fills, take-profit and operator commands go on"
 
 
 def resume(ctx: EngineContext, args: dict) -> str:

@@ -55,9 +55,10 @@ class EngineLock:
             raise EngineAlreadyRunning("another engine holds this database's advisory lock")
 
     def _acquire_file(self, db_path: Path) -> None:
-        lock_path = Path(f"{db_path}.engine.lock") if str(db_path) != ":memory:" else None
-        if lock_path is None:
-            return
+        name = str(db_path)
+        if name == ":memory:" or name.startswith("file:"):
+            return  # an in-memory database (tests) cannot be shared by a second process anyway
+        lock_path = Path(f"{name}.engine.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
