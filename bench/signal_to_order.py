@@ -15,7 +15,7 @@ order and sweeps take-profit). The poll interval is read once, when the schedule
 (trading/engine/runner.py), so a pass with a non-default poll interval restarts the server after
 saving it. After each pass the two periodic steps are timed in-process on the data it left.
 
-    .venv/bin/python bench/signal_to_order.py            # N=200; passes 100/500, 20/500, 100/5000
+    .venv/bin/python bench/signal_to_order.py    # N=200; passes 100/500, 20/500, 100/5000, 20/60000
     .venv/bin/python bench/signal_to_order.py -n 50 --passes 100
 """
 
@@ -200,6 +200,7 @@ class PassResult:
     total: list[float]  # received → entry accepted, seconds, in arrival order
     pickup: list[float]  # received → group opened
     placement: list[float]  # group opened → entry accepted
+    rest: list[float]  # entry accepted → signal finished (the other DCA orders of the ladder)
     processing_wait: float
     tick_overruns: int
     orders_by_state: dict[str, int]
@@ -273,7 +274,7 @@ def run_pass(spec: PassSpec, markets: list[Market], pace: float, keep: bool) -> 
 
         rows = server.query(
             f"""
-            SELECT s.id, s.status, s.received_at, g.opened_at, o.created_at, o.updated_at, o.state
+            SELECT s.id, s.status, s.received_at, g.opened_at, o.updated_at, s.processed_at
             FROM trading_signal s
             LEFT JOIN trading_positiongroup g ON g.id = s.group_id
             LEFT JOIN trading_order o ON o.id = (
@@ -291,15 +292,21 @@ def run_pass(spec: PassSpec, markets: list[Market], pace: float, keep: bool) -> 
         steps = time_engine_steps(server)
 
     by_status: dict[str, int] = {}
-    total, pickup, placement = [], [], []
-    for _sid, status, received, opened, _created, updated, _state in rows:
+    total, pickup, placement, rest = [], [], [], []
+    for _sid, status, received, opened, updated, processed in rows:
         by_status[status] = by_status.get(status, 0) + 1
-        received_at, opened_at, accepted_at = _dt(received), _dt(opened), _dt(updated)
-        if received_at is None or opened_at is None or accepted_at is None:
+        received_at, opened_at, accepted_at, done_at = (
+            _dt(received),
+            _dt(opened),
+            _dt(updated),
+            _dt(processed),
+        )
+        if received_at is None or opened_at is None or accepted_at is None or done_at is None:
             continue
         total.append((accepted_at - received_at).total_seconds())
         pickup.append((opened_at - received_at).total_seconds())
         placement.append((accepted_at - opened_at).total_seconds())
+        rest.append((done_at - accepted_at).total_seconds())
     return PassResult(
         spec=spec,
         sent=len(markets),
@@ -308,6 +315,7 @@ def run_pass(spec: PassSpec, markets: list[Market], pace: float, keep: bool) -> 
         total=total,
         pickup=pickup,
         placement=placement,
+        rest=rest,
         processing_wait=processing_wait,
         tick_overruns=log_text.count("maximum number of running instances reached"),
         orders_by_state=orders_by_state,
@@ -358,12 +366,14 @@ def report(results: list[PassResult]) -> None:
                 "poll / sync ms",
                 "received → group opened (wait for tick + intake)",
                 "group opened → entry accepted (ladder rows + order + paper fill)",
+                "entry accepted → signal done (4 more DCA orders; the next signal waits for this)",
             ],
             [
                 [
                     r.spec.label,
                     f"{ms(percentile(r.pickup, 50))} / {ms(percentile(r.pickup, 99))}",
                     f"{ms(percentile(r.placement, 50))} / {ms(percentile(r.placement, 99))}",
+                    f"{ms(percentile(r.rest, 50))} / {ms(percentile(r.rest, 99))}",
                 ]
                 for r in results
             ],
@@ -413,9 +423,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--passes",
         type=lambda text: [parse_pass(x) for x in text.split(",")],
-        default=[PassSpec(100, 500), PassSpec(20, 500), PassSpec(100, 5000)],
+        default=[PassSpec(100, 500), PassSpec(20, 500), PassSpec(100, 5000), PassSpec(20, 60000)],
         help="passes as POLL_MS[/SYNC_MS] (engine_poll_interval_ms / order_sync_interval_ms), "
-        "comma-separated (default 100/500,20/500,100/5000)",
+        "comma-separated (default 100/500,20/500,100/5000,20/60000)",
     )
     parser.add_argument("--keep", action="store_true", help="keep each pass's temp data dir and server log")
     args = parser.parse_args(argv)

@@ -25,8 +25,8 @@ from .panels import PAGES, render_changes
 
 log = logging.getLogger(__name__)
 
-PRICE_CHECK_SEC = 1.0
-TICK_EVERY = 10  # price checks between two `tick` re-renders (heartbeat, timers)
+PRICE_CHECK_SEC = 0.25
+TICK_EVERY = 40  # price checks between two `tick` re-renders (heartbeat, timers): 10 s
 
 
 def _price_stamp() -> object:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,8 +27,19 @@ from trading.core.precision import order_violations
 from trading.core.types import MarketRules, OrderSide
 
 from .ccxt_errors import translated
+from .ccxt_reports import (
+    base_unit_rules,
+    contract_size_of,
+    decimal_or_zero,
+    first_with,
+    is_order_for,
+    provisional_report,
+    report_from_ccxt,
+    to_ccxt_number,
+)
 from .core.adapter import (
     Balance,
+    ExchangeError,
     InvalidOrder,
     MarketCatalog,
     OrderNotFound,
@@ -37,21 +48,13 @@ from .core.adapter import (
     OrderStatus,
     OrderType,
 )
-from .markets import catalog_from_ccxt_markets, plain, to_decimal
+from .markets import catalog_from_ccxt_markets, to_decimal
 from .ratelimit import limits_from_exchange_info
 from .venues import SWAP, Lookup, SandboxKind, VenueProfile, client_id_for, our_id_from, profile_for
 
 log = logging.getLogger(__name__)
 
 ExchangeFactory = Callable[[dict[str, Any]], Any]
-
-_STATUS = {
-    "open": OrderStatus.OPEN,
-    "canceled": OrderStatus.CANCELLED,
-    "cancelled": OrderStatus.CANCELLED,
-    "expired": OrderStatus.EXPIRED,
-    "rejected": OrderStatus.REJECTED,
-}
 
 
 def default_factory(profile: VenueProfile) -> ExchangeFactory:
@@ -98,6 +101,7 @@ class CcxtExchange:
 
     def _configure(self, ex: Any) -> None:
         ex.enableRateLimit = True  # ccxt spaces requests by the venue's request weights
+        ex.enableLastJsonResponse = True  # keeps Binance's exchangeInfo rateLimits after a market load
         options = ex.options
         for key, value in self.profile.ccxt_options.items():
             options[key] = copy.deepcopy(value)
@@ -127,9 +131,9 @@ class CcxtExchange:
             self._rate_limit_info = {"rateLimits": last_body["rateLimits"]}
         wanted = {symbol: market for symbol, market in markets.items() if self._tradable_type(market)}
         catalog = catalog_from_ccxt_markets(wanted, ex.precisionMode)
-        sizes = {symbol: _contract_size(market) for symbol, market in wanted.items()}
+        sizes = {symbol: contract_size_of(market) for symbol, market in wanted.items()}
         rules = {
-            symbol: _to_base_units(rule, sizes[symbol]) if sizes[symbol] != 1 else rule
+            symbol: base_unit_rules(rule, sizes[symbol]) if sizes[symbol] != 1 else rule
             for symbol, rule in catalog.rules.items()
         }
         self._contract_size = sizes
@@ -159,8 +163,8 @@ class CcxtExchange:
                 request.symbol,
                 request.type.value,
                 request.side.value,
-                _to_float(request.qty / size, "quantity"),
-                None if price is None else _to_float(price, "price"),
+                to_ccxt_number(request.qty / size, "quantity"),
+                None if price is None else to_ccxt_number(price, "price"),
                 params,
             )
         if self.profile.thin_create_ack or order.get("status") is None:
@@ -168,7 +172,7 @@ class CcxtExchange:
             if fetched is not None:
                 return fetched
             log.warning("%s: no order details after create; reporting it open", request.client_order_id)
-            return self._provisional(request, order)
+            return provisional_report(request, order, self._clock())
         return self._report(order, request.client_order_id, request)
 
     def cancel_order(self, client_order_id: str, symbol: str) -> OrderReport:
@@ -236,8 +240,8 @@ class CcxtExchange:
         free, used = raw.get("free") or {}, raw.get("used") or {}
         balances: dict[str, Balance] = {}
         for asset in sorted(set(free) | set(used)):
-            amount = _decimal_or_zero(free.get(asset))
-            locked = _decimal_or_zero(used.get(asset))
+            amount = decimal_or_zero(free.get(asset))
+            locked = decimal_or_zero(used.get(asset))
             if amount or locked:
                 balances[asset] = Balance(asset, amount, locked)
         return balances
@@ -313,25 +317,26 @@ class CcxtExchange:
                     order = ex.fetch_order("", symbol, {"clientOrderId": venue_cid})
             except OrderNotFound:
                 order = None
-            if _is_order(order, venue_cid):
+            if is_order_for(order, venue_cid):
                 return order
             if not self.profile.lookup_search_fallback:
                 return None
             with self._translated():
-                return _first_with(venue_cid, ex.fetch_open_orders(symbol), ex.fetch_closed_orders(symbol))
+                found = first_with(venue_cid, ex.fetch_open_orders(symbol))
+                return found or first_with(venue_cid, ex.fetch_closed_orders(symbol))
         param = {self.profile.client_id.param: venue_cid}
         with self._translated():
-            found = _first_with(venue_cid, ex.fetch_open_orders(symbol, None, None, dict(param)))
+            found = first_with(venue_cid, ex.fetch_open_orders(symbol, None, None, dict(param)))
             if found is None:
                 history = ex.fetch_canceled_and_closed_orders(symbol, None, None, dict(param))
-                found = _first_with(venue_cid, history)
+                found = first_with(venue_cid, history)
         return found
 
     def _lookup_quietly(self, client_order_id: str, symbol: str) -> OrderReport | None:
         """A follow-up fetch after a thin ack; a failure here must not hide that the call worked."""
         try:
             return self.fetch_order(client_order_id, symbol)
-        except Exception as exc:  # noqa: BLE001 - already an ExchangeError; logged, not raised
+        except ExchangeError as exc:
             log.warning("%s: follow-up fetch failed: %s", client_order_id, exc)
             return None
 
@@ -341,154 +346,14 @@ class CcxtExchange:
             raise InvalidOrder(f"{symbol}: no price to size a market buy on {self.profile.label}")
         return price
 
-    def _provisional(self, request: OrderRequest, ack: dict[str, Any]) -> OrderReport:
-        return OrderReport(
-            client_order_id=request.client_order_id,
-            exchange_order_id=str(ack.get("id") or ""),
-            symbol=request.symbol,
-            side=request.side,
-            type=request.type,
-            status=OrderStatus.OPEN,
-            qty=request.qty,
-            price=request.price if request.type is OrderType.LIMIT else None,
-            filled_qty=Decimal(0),
-            avg_fill_price=None,
-            fee_quote=Decimal(0),
-            updated_at=self._clock(),
-        )
-
     def _report(self, order: dict[str, Any], our_id: str, request: OrderRequest | None = None) -> OrderReport:
         symbol = order.get("symbol") or (request.symbol if request else "")
-        size = self._contract_size.get(symbol, Decimal(1))
-        qty = _base(order.get("amount"), size)
-        if qty is None:
-            qty = request.qty if request else Decimal(0)
-        filled = _base(order.get("filled"), size) or Decimal(0)
-        type_ = _order_type(order.get("type"), request)
-        average = _positive(order.get("average"))
-        if average is None and filled > 0:
-            cost = _positive(order.get("cost"))
-            average = plain(cost / filled) if cost is not None else None
         rules = self._catalog.rules.get(symbol) if self._catalog else None
-        return OrderReport(
-            client_order_id=our_id,
-            exchange_order_id=str(order.get("id") or ""),
-            symbol=symbol,
-            side=OrderSide(order["side"]) if order.get("side") in ("buy", "sell") else _side(request),
-            type=type_,
-            status=_status(order.get("status"), qty, filled, rules.step_size if rules else Decimal(0)),
-            qty=qty,
-            price=_positive(order.get("price")) if type_ is OrderType.LIMIT else None,
-            filled_qty=filled,
-            avg_fill_price=average if filled > 0 else None,
-            fee_quote=_fee_in_quote(order, symbol, average),
-            updated_at=_timestamp(order) or self._clock(),
+        return report_from_ccxt(
+            order,
+            our_id=our_id,
+            contract_size=self._contract_size.get(symbol, Decimal(1)),
+            step_size=rules.step_size if rules else Decimal(0),
+            request=request,
+            now=self._clock(),
         )
-
-
-# ---- pure helpers: ccxt order dict → our values ----------------------------------------------
-
-
-def _to_float(value: Decimal, what: str) -> float:
-    """ccxt's interface takes floats: send one only if it carries the Decimal exactly."""
-    number = float(value)
-    if Decimal(repr(number)) != value:
-        raise InvalidOrder(f"{what} {value} cannot be sent exactly (more than 15 significant digits)")
-    return number
-
-
-def _to_base_units(rules: MarketRules, contract_size: Decimal) -> MarketRules:
-    return replace(
-        rules,
-        step_size=plain(rules.step_size * contract_size),
-        min_qty=plain(rules.min_qty * contract_size),
-        max_qty=plain(rules.max_qty * contract_size) if rules.max_qty is not None else None,
-    )
-
-
-def _contract_size(market: dict[str, Any]) -> Decimal:
-    size = market.get("contractSize")
-    return to_decimal(size) if market.get("contract") and size else Decimal(1)
-
-
-def _is_order(order: dict[str, Any] | None, venue_cid: str) -> bool:
-    """A parsed order that is really the one asked for (KuCoin answers `data: null` as `{}`)."""
-    if not order or not order.get("id"):
-        return False
-    echoed = order.get("clientOrderId")
-    return echoed in (None, "", venue_cid)
-
-
-def _first_with(venue_cid: str, *lists: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
-    for orders in lists:
-        for order in orders:
-            if order.get("clientOrderId") == venue_cid and order.get("id"):
-                return order
-    return None
-
-
-def _decimal_or_zero(value: Any) -> Decimal:
-    return Decimal(0) if value is None else to_decimal(value)
-
-
-def _positive(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    number = to_decimal(value)
-    return number if number > 0 else None
-
-
-def _base(value: Any, contract_size: Decimal) -> Decimal | None:
-    return None if value is None else plain(to_decimal(value) * contract_size)
-
-
-def _side(request: OrderRequest | None) -> OrderSide:
-    if request is None:
-        raise InvalidOrder("order without a side")
-    return request.side
-
-
-def _order_type(value: Any, request: OrderRequest | None) -> OrderType:
-    if value in ("market", "limit"):
-        return OrderType(value)
-    return request.type if request else OrderType.LIMIT
-
-
-def _status(value: Any, qty: Decimal, filled: Decimal, step: Decimal) -> OrderStatus:
-    """ccxt's unified status → ours. ccxt calls an order `closed` when the venue stopped it,
-    including IOC remainders it cancelled (Bybit PartiallyFilledCanceled): a remainder of at
-    least one lot step makes it CANCELLED after a partial fill; less is dust, so FILLED."""
-    if value == "closed":
-        remainder = qty - filled
-        if step > 0 and remainder >= step:
-            return OrderStatus.CANCELLED
-        return OrderStatus.FILLED
-    return _STATUS.get(str(value), OrderStatus.OPEN)
-
-
-def _fee_in_quote(order: dict[str, Any], symbol: str, average: Decimal | None) -> Decimal:
-    """Fees in the quote currency; base-currency fees at the average price; others skipped."""
-    base, _, rest = symbol.partition("/")
-    quote = rest.split(":", 1)[0]
-    fees = order.get("fees") or ([order["fee"]] if order.get("fee") else [])
-    total = Decimal(0)
-    for fee in fees:
-        if not fee or fee.get("cost") is None:
-            continue
-        cost = to_decimal(fee["cost"])
-        currency = fee.get("currency")
-        if currency == quote:
-            total += cost
-        elif currency == base and average is not None:
-            total += cost * average
-        elif cost:
-            log.warning("%s: fee of %s %s not counted (no %s price)", symbol, cost, currency, currency)
-    return plain(total)
-
-
-def _timestamp(order: dict[str, Any]) -> datetime | None:
-    for key in ("lastUpdateTimestamp", "lastTradeTimestamp", "timestamp"):
-        value = order.get(key)
-        if value:
-            return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    return None

@@ -196,7 +196,10 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             venue="mexc",
             label="MEXC",
             ccxt_id="mexc",
-            market_types=frozenset({SPOT, SWAP}),
+            # Spot only: ccxt 4.5.90 fetches a MEXC contract order by the venue's order id alone,
+            # so an order could not be found again by client id after a timeout (no idempotent
+            # retry), and MEXC restricts futures order entry over its API.
+            market_types=frozenset({SPOT}),
             sandbox=_frozen(),
             needs_passphrase=False,
             client_id=ClientIdRule("newClientOrderId", 32, r"A-Za-z0-9_\-"),
@@ -212,10 +215,7 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             orders_per_sec=5,  # no per-order figure documented: conservative guess
             orders_per_10s=40,
             # ccxt 4.5.90's MEXC ignores this and always loads spot and swap lists.
-            fetch_markets_types=_frozen(
-                spot={"spot": True, "swap": {"linear": False, "inverse": False}},
-                swap={"spot": False, "swap": {"linear": True, "inverse": False}},
-            ),
+            fetch_markets_types=_frozen(spot={"spot": True, "swap": {"linear": False, "inverse": False}}),
             offline_has=_frozen(fetchCurrencies=False),
             notes="Some majors (BTC/USDT, ETH/USDT in the 2025-09 list) have "
             "isSpotTradingAllowed=false: ccxt marks them inactive and the adapter refuses them.",

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
+from risk.engine.cycle import realised_usd
 from risk.models import RiskAction, RiskEngineState
 from trading.api.routes_commands import ACCEPTED, ACCEPTED_OR_404, enqueue
 from trading.api.schemas import ErrorOut
@@ -29,6 +30,7 @@ class RiskActionOut(Schema):
     net_usd: str
     forced: bool
     closes: list[dict[str, Any]]
+    realised_usd: dict[str, str]  # loser, winners, net: from the trades its closes produced
     reason: str
 
 
@@ -56,6 +58,7 @@ def _action_out(action: RiskAction) -> dict[str, Any]:
         "net_usd": format(action.net_usd.normalize(), "f"),
         "forced": action.forced,
         "closes": action.closes,
+        "realised_usd": {side: format(usd.normalize(), "f") for side, usd in realised_usd(action).items()},
         "reason": action.reason,
     }
 

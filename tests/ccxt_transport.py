@@ -24,7 +24,13 @@ import ccxt
 from exchanges.venues import profile_for
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "exchanges"
-REASONS = {200: "OK", 400: "Bad Request", 418: "I'm a teapot", 429: "Too Many Requests", 503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    418: "I'm a teapot",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+}
 
 
 def fixture_json(*parts: str) -> Any:
@@ -135,11 +141,15 @@ class RecordedTransport:
     ) -> Route:
         """Answer `method path` with `body` (or `body(request)` if callable). Newest route wins."""
         respond: Responder = body if callable(body) else (lambda _request, _body=body: _body)
-        route = Route(method, path, respond, status, headers or {"Content-Type": "application/json"}, where, times)
+        route = Route(
+            method, path, respond, status, headers or {"Content-Type": "application/json"}, where, times
+        )
         self.routes.insert(0, route)
         return route
 
-    def fail_next(self, method: str, path: str, kind: str, *, retry_after: float | None = None, body: Any = None) -> None:
+    def fail_next(
+        self, method: str, path: str, kind: str, *, retry_after: float | None = None, body: Any = None
+    ) -> None:
         """Make the next matching request fail once."""
         self.faults.append(Fault(method, path, kind, retry_after, body))
 
@@ -203,13 +213,24 @@ class RecordedTransport:
         ex = self.exchange
         text = payload if isinstance(payload, str) else json.dumps(payload)
         parsed = None if isinstance(payload, str) else copy.deepcopy(payload)
-        ex.last_http_response = text
-        ex.last_json_response = parsed
-        ex.last_response_headers = headers
+        if ex.enableLastHttpResponse:
+            ex.last_http_response = text
+        if ex.enableLastJsonResponse:
+            ex.last_json_response = parsed
+        if ex.enableLastResponseHeaders:
+            ex.last_response_headers = headers
         reason = REASONS.get(status, "")
         if status >= 400:
             skip = ex.handle_errors(
-                status, reason, request.url, request.method, headers, text, parsed, request.headers, request.body
+                status,
+                reason,
+                request.url,
+                request.method,
+                headers,
+                text,
+                parsed,
+                request.headers,
+                request.body,
             )
             if not skip:
                 ex.handle_http_status_code(status, reason, request.url, request.method, text)
@@ -243,7 +264,9 @@ def add_market_routes(transport: RecordedTransport, venue: str, market_type: str
             items = fixture_json(m, "bybit_spot_instruments_2024-08.subset.json")
             category = "spot"
         else:
-            items = [i for i in _static_infos("bybit", swap=True) if i.get("contractType") == "LinearPerpetual"]
+            items = [
+                i for i in _static_infos("bybit", swap=True) if i.get("contractType") == "LinearPerpetual"
+            ]
             category = "linear"
         envelope = {
             "retCode": 0,
@@ -255,20 +278,30 @@ def add_market_routes(transport: RecordedTransport, venue: str, market_type: str
         transport.on("GET", "/v5/market/instruments-info", envelope)
     elif venue == "okx":
         if market_type == "spot":
-            data = {"code": "0", "msg": "", "data": fixture_json(m, "okx_spot_instruments_2024-08.subset.json")}
+            data = {
+                "code": "0",
+                "msg": "",
+                "data": fixture_json(m, "okx_spot_instruments_2024-08.subset.json"),
+            }
         else:
             data = fixture_json(m, "okx_swap_instruments_nautilus.json")
         transport.on("GET", "/api/v5/public/instruments", data)
     elif venue == "kucoin":
-        transport.on("GET", "/api/v2/symbols", {"code": "200000", "data": fixture_json(m, "kucoin_symbols_2024-09.subset.json")})
+        transport.on(
+            "GET",
+            "/api/v2/symbols",
+            {"code": "200000", "data": fixture_json(m, "kucoin_symbols_2024-09.subset.json")},
+        )
     elif venue == "mexc":
-        # ccxt 4.5.90 loads MEXC's spot and swap lists whatever the account trades.
-        swaps = _static_infos("mexc", swap=True) if market_type == "swap" else []
-        transport.on("GET", "/api/v3/exchangeInfo", fixture_json(m, "mexc_spot_exchangeInfo_2025-09-21.subset.json"))
-        transport.on("GET", "/api/v1/contract/detail", {"success": True, "code": 0, "data": swaps})
+        # ccxt 4.5.90 loads MEXC's contract list too, whatever the account trades: answered empty.
+        body = fixture_json(m, "mexc_spot_exchangeInfo_2025-09-21.subset.json")
+        transport.on("GET", "/api/v3/exchangeInfo", body)
+        transport.on("GET", "/api/v1/contract/detail", {"success": True, "code": 0, "data": []})
     elif venue == "gate":
         if market_type == "spot":
-            transport.on("GET", "/spot/currency_pairs", fixture_json(m, "gate_spot_currency_pairs_2024-08.subset.json"))
+            transport.on(
+                "GET", "/spot/currency_pairs", fixture_json(m, "gate_spot_currency_pairs_2024-08.subset.json")
+            )
             transport.on("GET", "/margin/currency_pairs", [])
         else:
             transport.on("GET", "/futures/usdt/contracts", _static_infos("gate", swap=True))

@@ -34,7 +34,6 @@ _DB_SORTS = {
     "pyramids": ("pyramid_count", "id"),
     "tp": ("tp_mode", "id"),
 }
-_LOW = Decimal("-1e30")
 
 
 @dataclass
@@ -126,17 +125,20 @@ def _filtered(f: dict[str, Any]) -> QuerySet[PositionGroup]:
 
 
 def _computed_key(sort: str, group: PositionGroup, fig: GroupFigures) -> Any:
+    """The value a computed column sorts by; None (no price, nothing open) always sorts last."""
     if sort == "pnl":
-        return (
-            fig.unrealised
-            if fig.unrealised is not None
-            else (group.realized_pnl if not group.is_open else _LOW)
-        )
+        return fig.unrealised if fig.unrealised is not None else (None if group.is_open else group.realized_pnl)
     if sort == "pnl_pct":
-        return fig.unrealised_pct if fig.unrealised_pct is not None else _LOW
+        return fig.unrealised_pct
     if sort == "entry":
-        return fig.avg_entry if fig.avg_entry is not None else _LOW
+        return fig.avg_entry
     return (fig.legs_filled, fig.legs_total)  # dca
+
+
+def _sorted(groups: list[PositionGroup], figs: dict[int, GroupFigures], sort: str, descending: bool) -> list:
+    keyed = [(_computed_key(sort, g, figs[g.pk]), g) for g in groups]
+    present = sorted((k for k in keyed if k[0] is not None), key=lambda k: k[0], reverse=descending)
+    return [g for _, g in present] + [g for key, g in keyed if key is None]
 
 
 def table(view: ViewState) -> dict:
@@ -152,8 +154,7 @@ def table(view: ViewState) -> dict:
     else:
         everything = list(rows)
         figs = figures_for(everything, open_only=f["status"] == "open")
-        everything.sort(key=lambda g: _computed_key(f["sort"], g, figs[g.pk]), reverse=descending)
-        paginator = Paginator(everything, PAGE_SIZE)
+        paginator = Paginator(_sorted(everything, figs, f["sort"], descending), PAGE_SIZE)
         page = paginator.get_page(f["page"])
         groups = list(page.object_list)
     pending = pending_labels()

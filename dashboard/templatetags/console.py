@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from trading.core.numbers import fmt
 
@@ -105,7 +106,7 @@ def duration(value: timedelta | None) -> str:
 def ago(value: datetime | None) -> str:
     """A timestamp as '12 s ago' that keeps counting in the browser."""
     if value is None:
-        return format_html('<span class="muted">never</span>')
+        return mark_safe('<span class="muted">never</span>')
     text = _human(datetime.now(UTC) - value) + " ago"
     return format_html(
         '<time datetime="{}" data-ago title="{}">{}</time>',
@@ -119,7 +120,7 @@ def ago(value: datetime | None) -> str:
 def countdown(value: datetime | None) -> str:
     """Time left until `value`, counting down live ('elapsed' once reached)."""
     if value is None:
-        return format_html('<span class="muted">not started</span>')
+        return mark_safe('<span class="muted">not started</span>')
     left = value - datetime.now(UTC)
     text = _human(left) + " left" if left.total_seconds() > 0 else "elapsed"
     return format_html('<time datetime="{}" data-countdown>{}</time>', value.isoformat(), text)

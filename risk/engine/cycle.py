@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from decimal import Decimal
 
-from risk.core import RiskPlan, on_replacement, plan_risk_action, timer_start
+from risk.core import RiskPlan, on_replacement, plan_risk_action, timer_should_start
 from risk.core.plan import PlannedClose
 from risk.models import RiskAction, RiskEngineState
 from trading import events
@@ -17,7 +17,7 @@ from trading.engine.context import EngineContext
 from trading.models import Order, PositionGroup, Trade
 
 from .report import report_json
-from .snapshots import dca_progress, live_groups, settings_from, snapshots
+from .snapshots import condition_met_at, dca_progress, live_groups, settings_from, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -28,28 +28,31 @@ def risk_state() -> RiskEngineState:
 
 
 def update_timers(ctx: EngineContext, groups: list[PositionGroup]) -> None:
-    """Start each group's post-full timer the moment its start condition first holds."""
+    """Start each group's post-full timer at the moment its start condition came true.
+
+    The cycle that notices it may run an interval later, or much later after a pause or with the
+    engine disabled; the wait counts from the event itself, never from the noticing.
+    """
     settings = settings_from(ctx.cfg)
-    progress = dca_progress([g.pk for g in groups])
-    for group in groups:
+    now = ctx.now()
+    waiting = [g for g in groups if g.risk_timer_started_at is None]
+    progress = dca_progress([g.pk for g in waiting])
+    for group in waiting:
         submitted, filled = progress.get(group.pk, (False, False))
-        started = timer_start(
-            group.risk_timer_started_at,
-            ctx.now(),
-            condition=settings.timer_start_condition,
-            pyramids_received=group.pyramid_count,
-            max_pyramids=settings.max_pyramids,
-            all_dca_submitted=submitted,
-            all_dca_filled=filled,
-        )
-        if started != group.risk_timer_started_at:
-            group.risk_timer_started_at = started
-            PositionGroup.objects.filter(pk=group.pk).update(risk_timer_started_at=started)
+        if not timer_should_start(
+            settings.timer_start_condition, group.pyramid_count, settings.max_pyramids, submitted, filled
+        ):
+            continue
+        met_at = condition_met_at(group, settings.timer_start_condition, settings.max_pyramids)
+        started = min(met_at or now, now)
+        group.risk_timer_started_at = started
+        PositionGroup.objects.filter(pk=group.pk).update(risk_timer_started_at=started)
 
 
 def note_replacement(ctx: EngineContext, group: PositionGroup) -> None:
     """A further entry for a group with all its pyramids restarts its timer (`reset_timer_on_replacement`)."""
     settings = settings_from(ctx.cfg)
+    update_timers(ctx, [group])  # a timer due to start before this signal must not miss its restart
     restarted = on_replacement(
         group.risk_timer_started_at,
         ctx.now(),
@@ -88,14 +91,24 @@ def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interv
     plan = plan_risk_action(snaps, settings_from(ctx.cfg), now, force=force)
     state.report = report_json(plan, snaps, now)
     # "Skip once" means this cycle: it is consumed whether or not the group was the candidate.
-    PositionGroup.objects.filter(pk__in=[g.pk for g in groups], risk_skip_once=True).update(
-        risk_skip_once=False
-    )
+    skipped = [snap for snap in snaps if snap.skip_once]
+    PositionGroup.objects.filter(pk__in=[snap.group_id for snap in skipped]).update(risk_skip_once=False)
+    for snap in skipped:
+        events.record(
+            events.Category.RISK,
+            f"group #{snap.group_id} left out of this risk cycle (skip once)",
+            symbol=snap.symbol,
+            group_id=snap.group_id,
+            now=now,
+        )
     _log_evaluation(ctx, plan, trigger)
     if plan.action == "none" or plan.loser is None:
         _set_state(state, RiskEngineState.Status.IDLE, plan.reason)
         return None
     action = execute(ctx, plan, force)
+    # The book changed: the report shows what the next cycle would do, not what this one just did.
+    snaps = snapshots(ctx.adapter, live_groups())
+    state.report = report_json(plan_risk_action(snaps, settings_from(ctx.cfg), now), snaps, now)
     state.last_action_at = now
     _set_state(state, RiskEngineState.Status.ACTIVE, f"risk action #{action.pk}: {action.outcome}")
     return action

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, Max
 
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount, MarketRule
-from risk.core import GroupSnapshot, LegPosition, RiskSettings
+from risk.core import GroupSnapshot, LegPosition, RiskSettings, TimerStart
 from trading.config_schema import EngineConfig
+from trading.core.clientid import Purpose
 from trading.core.types import Side
-from trading.models import DcaLeg, LegState, PositionGroup
+from trading.models import DcaLeg, LegState, Order, PositionGroup, Pyramid
 from trading.models.groups import OPEN_STATUSES
 
 
@@ -101,3 +103,19 @@ def dca_progress(group_ids: list[int]) -> dict[int, tuple[bool, bool]]:
         if state in (LegState.PENDING, LegState.OPEN, LegState.PARTIALLY_FILLED):
             filled[group_id] = False
     return {gid: (submitted[gid], filled[gid]) for gid in group_ids}
+
+
+def condition_met_at(group: PositionGroup, condition: TimerStart, max_pyramids: int) -> datetime | None:
+    """When the timer's start condition came true, from the engine's own records.
+
+    `after_5_pyramids`: the arrival of the last allowed pyramid. The DCA conditions: the latest
+    change (acceptance or fill) of the group's entry orders — exact for "all filled", since filled
+    orders never change again; for "all submitted" a later fill can only make it later, never early.
+    """
+    arrived = Pyramid.objects.filter(group=group, index__lt=max_pyramids).aggregate(at=Max("created_at"))["at"]
+    if condition is TimerStart.AFTER_5_PYRAMIDS:
+        return arrived
+    changed = Order.objects.filter(
+        group=group, purpose__in=[Purpose.ENTRY.value, Purpose.DCA.value]
+    ).aggregate(at=Max("updated_at"))["at"]
+    return max((at for at in (arrived, changed) if at is not None), default=None)

@@ -12,6 +12,7 @@ Order bodies come in two kinds, and every test says which it uses:
 from __future__ import annotations
 
 import copy
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from exchanges.ccxt_adapter import CcxtExchange
-from exchanges.venues import client_id_for, profile_for
+from exchanges.venues import client_id_for
 from tests.ccxt_transport import RecordedTransport, add_market_routes, offline_factory, recorded_body
 
 VENUES = ("binance", "bybit", "okx", "kucoin", "mexc", "gate")
@@ -30,17 +31,34 @@ D = Decimal
 CREDENTIALS = {"api_key": "offline-key", "secret": "offline-secret", "passphrase": "offline-pass"}
 
 
+_LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
 @pytest.fixture(autouse=True)
 def no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a connection fails the test: everything here is offline."""
-    import socket
+    """Any connection beyond this machine fails the test: everything here is offline.
 
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
+    Loopback and Unix sockets stay open for the test database (CI also runs on PostgreSQL).
+    """
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+    def _local(sock: socket.socket, address: Any) -> bool:
+        if sock.family == getattr(socket, "AF_UNIX", None):
+            return True
+        return isinstance(address, tuple) and str(address[0]) in _LOCAL_HOSTS
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if not _local(sock, address):
+            raise AssertionError(f"network access attempted: connect{address!r}")
+        real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        if not _local(sock, address):
+            raise AssertionError(f"network access attempted: connect_ex{address!r}")
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
 @dataclass
@@ -56,12 +74,13 @@ class World:
         return client_id_for(self.adapter.profile, our_id)
 
 
-def make_world(venue: str, market_type: str = "spot") -> World:
+def make_world(venue: str, market_type: str = "spot", *, sandbox: bool = False) -> World:
     transport = RecordedTransport()
     add_market_routes(transport, venue, market_type)
     adapter = CcxtExchange(
         venue,
         market_type=market_type,
+        sandbox=sandbox,
         clock=lambda: T0,
         exchange_factory=offline_factory(venue, transport),
         **CREDENTIALS,
@@ -146,7 +165,11 @@ def on(world: World, endpoint: tuple[str, str], body: Any, **kwargs: Any) -> Non
 
 def count(world: World, endpoint: tuple[str, str]) -> int:
     method, path = endpoint
-    return sum(1 for r in world.transport.sent(method) if (path in r.path if path.endswith("/") else r.path.endswith(path)))
+    return sum(
+        1
+        for r in world.transport.sent(method)
+        if (path in r.path if path.endswith("/") else r.path.endswith(path))
+    )
 
 
 # ---- derived order bodies ------------------------------------------------------------------
@@ -294,7 +317,11 @@ def lookup_response(world: World, order: dict[str, Any] | None) -> tuple[Any, in
     if venue in ("binance", "mexc"):
         return (order, 200) if order else ({"code": -2013, "msg": "Order does not exist."}, 400)
     if venue == "bybit":
-        return {"retCode": 0, "retMsg": "OK", "result": {"category": "spot", "list": [order] if order else []}}, 200
+        return {
+            "retCode": 0,
+            "retMsg": "OK",
+            "result": {"category": "spot", "list": [order] if order else []},
+        }, 200
     if venue == "okx":
         if order:
             return {"code": "0", "msg": "", "data": [order]}, 200
@@ -312,7 +339,11 @@ def route_lookup(world: World, order: dict[str, Any] | None, **kwargs: Any) -> N
     on(world, endpoints.lookup, body, status=status, **kwargs)
     if world.venue == "bybit":
         # after the realtime list, the order history (same envelope)
-        history = {"retCode": 0, "retMsg": "OK", "result": {"category": "spot", "list": [order] if order else []}}
+        history = {
+            "retCode": 0,
+            "retMsg": "OK",
+            "result": {"category": "spot", "list": [order] if order else []},
+        }
         world.transport.on("GET", "/v5/order/history", history, **kwargs)
     if world.venue == "gate" and order is None:
         world.transport.on("GET", "/spot/open_orders", [])
@@ -360,9 +391,17 @@ def cancel_response(world: World, order: dict[str, Any]) -> Any:
         return order  # the full cancelled order
     if venue == "bybit":
         # ccxt's bybit.cancel_order documents {"result": {"orderId", "orderLinkId"}}
-        return {"retCode": 0, "retMsg": "OK", "result": {"orderId": order["orderId"], "orderLinkId": order["orderLinkId"]}}
+        return {
+            "retCode": 0,
+            "retMsg": "OK",
+            "result": {"orderId": order["orderId"], "orderLinkId": order["orderLinkId"]},
+        }
     if venue == "okx":
-        return {"code": "0", "msg": "", "data": [{"clOrdId": order["clOrdId"], "ordId": order["ordId"], "sCode": "0", "sMsg": ""}]}
+        return {
+            "code": "0",
+            "msg": "",
+            "data": [{"clOrdId": order["clOrdId"], "ordId": order["ordId"], "sCode": "0", "sMsg": ""}],
+        }
     if venue == "kucoin":
         return {"code": "200000", "data": {"cancelledOrderIds": [order["id"]]}}
     raise ValueError(venue)
@@ -378,7 +417,10 @@ def tickers_response(world: World, prices: dict[str, str]) -> Any:
     if venue == "bybit":
         template = recorded_body("bybit", "fetchTicker", "swap ticker")
         row = template["result"]["list"][0]
-        template["result"] = {"category": "spot", "list": [dict(copy.deepcopy(row), symbol=i, lastPrice=p) for i, p in ids.items()]}
+        template["result"] = {
+            "category": "spot",
+            "list": [dict(copy.deepcopy(row), symbol=i, lastPrice=p) for i, p in ids.items()],
+        }
         return template
     if venue == "okx":
         template = recorded_body("okx", "fetchTicker", "public spot ticker")
@@ -396,7 +438,3 @@ def tickers_response(world: World, prices: dict[str, str]) -> Any:
         row = recorded_body("gate", "fetchTicker", "public spot ticker")[0]
         return [dict(copy.deepcopy(row), currency_pair=i, last=p) for i, p in ids.items()]
     raise ValueError(venue)
-
-
-def profile(venue: str):  # noqa: ANN201 - a tiny alias for tests
-    return profile_for(venue)

@@ -35,8 +35,14 @@ REQUEST = OrderRequest(OUR_ID, "LTC/USDT", OrderSide.BUY, OrderType.LIMIT, D("0.
 
 # Each venue's own "too many requests" answer: (HTTP status, body). Bybit answers HTTP 200.
 TOO_MANY = {
-    "binance": ("429", {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."}),
-    "bybit": ("200", {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {}, "time": 0}),
+    "binance": (
+        "429",
+        {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."},
+    ),
+    "bybit": (
+        "200",
+        {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {}, "time": 0},
+    ),
     "okx": ("429", {"code": "50011", "msg": "Too Many Requests", "data": []}),
     "kucoin": ("429", {"code": "429000", "msg": "Too Many Requests"}),
     "mexc": ("429", {"code": 429, "msg": "Too Many Requests"}),
@@ -70,7 +76,11 @@ def test_a_timeout_after_the_venue_took_the_order_is_adopted_not_resent(world: W
     report = place_with_retry(world.adapter, REQUEST, sleeps.append, policy=POLICY, rand=lambda: 0.0)
 
     assert count(world, create) == 1  # exactly one create ever reached the venue
-    assert (report.client_order_id, report.exchange_order_id, report.status) == (OUR_ID, "42", OrderStatus.OPEN)
+    assert (report.client_order_id, report.exchange_order_id, report.status) == (
+        OUR_ID,
+        "42",
+        OrderStatus.OPEN,
+    )
     assert sleeps == [POLICY.base_delay_sec]
 
 
@@ -115,7 +125,9 @@ def test_binance_retry_after_is_honoured() -> None:
     status, body = TOO_MANY["binance"]
     world.transport.fail_next("POST", "/api/v3/order", status, body=body, retry_after=7)
     sleeps: list[float] = []
-    place_with_retry(world.adapter, REQUEST, sleeps.append, policy=RetryPolicy(max_delay_sec=30), rand=lambda: 0.0)
+    place_with_retry(
+        world.adapter, REQUEST, sleeps.append, policy=RetryPolicy(max_delay_sec=30), rand=lambda: 0.0
+    )
     assert sleeps == [7.0]
 
 

@@ -106,7 +106,9 @@ def test_market_load_uses_only_the_recorded_endpoints_and_the_rate_limiter(world
 
 def test_an_inactive_market_is_refused_before_sending() -> None:
     world = make_world("mexc")
-    request = OrderRequest("tvt1g1p0l0ea0", "BTC/USDT", OrderSide.BUY, OrderType.LIMIT, D("0.001"), D("60000"))
+    request = OrderRequest(
+        "tvt1g1p0l0ea0", "BTC/USDT", OrderSide.BUY, OrderType.LIMIT, D("0.001"), D("60000")
+    )
     with pytest.raises(InvalidOrder, match="inactive"):
         world.adapter.create_order(request)
     assert world.transport.sent("POST") == []
@@ -158,7 +160,9 @@ def test_an_order_below_the_minimum_never_reaches_the_venue(venue: str) -> None:
     assert code in {v.code for v in order_violations(price, qty, rules)}
 
     with pytest.raises(InvalidOrder, match=match):
-        world.adapter.create_order(OrderRequest("tvt1g9p0l0ea0", symbol, OrderSide.BUY, OrderType.LIMIT, qty, price))
+        world.adapter.create_order(
+            OrderRequest("tvt1g9p0l0ea0", symbol, OrderSide.BUY, OrderType.LIMIT, qty, price)
+        )
     assert count(world, ENDPOINTS[venue].create) == 0
     assert world.transport.sent("POST") == []
 
@@ -169,7 +173,6 @@ def test_an_order_below_the_minimum_never_reaches_the_venue(venue: str) -> None:
         ("binance", "BTC/USDT:USDT", "1", "0.001"),
         ("bybit", "BTC/USDT:USDT", "1", "0.001"),
         ("okx", "BTC/USDT:USDT", "0.01", "0.01"),
-        ("mexc", "BTC/USDT:USDT", "0.0001", "1"),
         ("gate", "ETH/USDT:USDT", "0.01", "1"),
     ],
 )
@@ -183,3 +186,30 @@ def test_swap_rules_are_in_base_units_and_orders_are_sent_in_contracts(
     rules = world.adapter.load_markets().rules[symbol]
     assert rules.step_size == D(step_contracts) * D(contract_size)  # base asset per step
     assert rules.min_qty == D(str(market["limits"]["amount"]["min"])) * D(contract_size)
+
+
+@pytest.mark.parametrize(
+    ("venue", "market_type", "expected"),
+    [
+        ("binance", "spot", (2.5, 25.0)),  # exchangeInfo: 50 orders per 10 s
+        ("binance", "swap", (10.0, 150.0)),  # exchangeInfo: 300 per 10 s, 1200 per minute
+        ("okx", "spot", (2.5, 2.5)),  # no metadata: the profile's conservative default
+    ],
+)
+def test_order_rate_limits_come_from_the_market_load(venue: str, market_type: str, expected: tuple) -> None:
+    assert make_world(venue, market_type).adapter.order_rate_limits() == expected
+
+
+def test_mexc_swap_accounts_are_not_offered() -> None:
+    """ccxt cannot look a MEXC contract order up by client id: no idempotent retry, so no swap."""
+    with pytest.raises(ValueError, match="no 'swap' markets"):
+        make_world("mexc", "swap")
+
+
+@pytest.mark.parametrize(
+    ("venue", "host"), [("binance", "demo-fapi.binance.com"), ("bybit", "api-testnet.bybit.com")]
+)
+def test_swap_sandbox_uses_the_venues_demo_or_testnet_host(venue: str, host: str) -> None:
+    # ccxt 4.5.90 refuses Binance's old futures testnet; USD-M sandbox accounts use demo trading.
+    world = make_world(venue, "swap", sandbox=True)
+    assert world.transport.requests and all(host in r.url for r in world.transport.requests)

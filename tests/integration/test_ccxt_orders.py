@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
+from exchanges.ccxt_reports import report_from_ccxt
 from exchanges.core.adapter import (
     Balance,
     ExchangeAdapter,
@@ -20,11 +21,12 @@ from exchanges.core.adapter import (
     OrderStatus,
     OrderType,
 )
-from trading.core.types import OrderSide
 from tests.ccxt_transport import fixture_json, recorded_body, recorded_requests
+from trading.core.types import OrderSide
 
 from .ccxt_world import (  # noqa: F401 - no_sockets is an autouse fixture
     ENDPOINTS,
+    T0,
     VENUES,
     Spec,
     World,
@@ -47,7 +49,11 @@ OUR_ID = "tvt1g7p0l2da0"
 
 def sent(world: World, endpoint: tuple[str, str]) -> list:
     method, path = endpoint
-    return [r for r in world.transport.sent(method) if (path in r.path if path.endswith("/") else r.path.endswith(path))]
+    return [
+        r
+        for r in world.transport.sent(method)
+        if (path in r.path if path.endswith("/") else r.path.endswith(path))
+    ]
 
 
 def assert_decimals(report: OrderReport) -> None:
@@ -96,7 +102,12 @@ def test_create_sends_the_recorded_request_plus_our_client_id(venue: str) -> Non
     skip = set(fixture_json("orders", f"{venue}.json")["requestFileMeta"]["skipKeys"])
     skip |= {"timestamp", "signature", "recvWindow", CLIENT_ID_FIELD[venue]}
     qty, price = request.qty, request.price or D("0")
-    order = order_body(world, Spec(world.venue_cid(OUR_ID), request.symbol, type=request.type.value, qty=str(qty), price=str(price)))
+    order = order_body(
+        world,
+        Spec(
+            world.venue_cid(OUR_ID), request.symbol, type=request.type.value, qty=str(qty), price=str(price)
+        ),
+    )
     on(world, ENDPOINTS[venue].create, create_response(world, order))
     route_lookup(world, order)
 
@@ -109,12 +120,42 @@ def test_create_sends_the_recorded_request_plus_our_client_id(venue: str) -> Non
     assert sent.params[CLIENT_ID_FIELD[venue]] == world.venue_cid(OUR_ID)
 
 
+@pytest.mark.parametrize(
+    ("venue", "description"), [("binance", "Spot limit buy order"), ("bybit", "Spot limit order")]
+)
+def test_sandbox_accounts_talk_to_the_recorded_testnet_host(venue: str, description: str) -> None:
+    world = make_world(venue, sandbox=True)
+    request = SAME_INPUT[venue][1]
+    order = order_body(
+        world, Spec(world.venue_cid(OUR_ID), request.symbol, qty=str(request.qty), price=str(request.price))
+    )
+    on(world, ENDPOINTS[venue].create, create_response(world, order))
+    route_lookup(world, order)
+    world.adapter.create_order(request)
+    case = next(c for c in recorded_requests(venue, "createOrder") if c["description"] == description)
+    sent = world.transport.sent(*ENDPOINTS[venue].create)[0]
+    assert (
+        sent.url.split("?")[0] == case["url"].split("?")[0]
+    )  # testnet.binance.vision / api-testnet.bybit.com
+    assert all("testnet" in r.url for r in world.transport.requests)
+
+
+@pytest.mark.parametrize("venue", ["okx", "kucoin", "mexc", "gate"])
+def test_venues_without_a_supported_testnet_refuse_sandbox(venue: str) -> None:
+    with pytest.raises(ValueError, match="no testnet"):
+        make_world(venue, sandbox=True)
+
+
 # ---- RECORDED responses ----------------------------------------------------------------------
 
 
 def test_binance_recorded_create_is_an_open_order() -> None:
     world = make_world("binance")
-    on(world, ENDPOINTS["binance"].create, recorded_body("binance", "createOrder", "spot +selfTradePrevention +iceberg"))
+    on(
+        world,
+        ENDPOINTS["binance"].create,
+        recorded_body("binance", "createOrder", "spot +selfTradePrevention +iceberg"),
+    )
     report = world.adapter.create_order(OrderRequest(OUR_ID, "SOL/USDT", BUY, LIMIT, D("0.05"), D("241")))
     assert report == OrderReport(
         client_order_id=OUR_ID,
@@ -159,7 +200,12 @@ def test_recorded_order_is_found_by_client_id_and_parsed(venue: str) -> None:
 
     assert report is not None
     assert (report.client_order_id, report.symbol, report.status) == (cid, symbol, status)
-    assert (report.qty, report.filled_qty, report.avg_fill_price, report.fee_quote) == (D(qty), D(filled), D(avg), D(fee))
+    assert (report.qty, report.filled_qty, report.avg_fill_price, report.fee_quote) == (
+        D(qty),
+        D(filled),
+        D(avg),
+        D(fee),
+    )
     assert_decimals(report)
     [lookup] = sent(world, ENDPOINTS[venue].lookup)
     assert cid in lookup.url  # asked by client id, not by order id
@@ -172,14 +218,22 @@ def test_bybit_recorded_ioc_remainder_cancel_is_a_done_fill() -> None:
     on(world, ENDPOINTS["bybit"].lookup, recorded_body("bybit", "fetchOrder", "fetch spot buy closed order"))
     report = world.adapter.fetch_order("1609602210852247041", "BTC/USDT")
     assert report is not None
-    assert (report.qty, report.filled_qty, report.avg_fill_price) == (D("0.001614"), D("0.001614"), D("30966.41"))
+    assert (report.qty, report.filled_qty, report.avg_fill_price) == (
+        D("0.001614"),
+        D("0.001614"),
+        D("30966.41"),
+    )
     assert report.status is OrderStatus.FILLED
     assert report.fee_quote == 0  # cumExecFee 0.000001614 BTC: ccxt 4.5.90 drops Bybit spot fees
 
 
 def test_kucoin_recorded_open_orders() -> None:
     world = make_world("kucoin")
-    on(world, ENDPOINTS["kucoin"].open_orders, recorded_body("kucoin", "fetchOpenOrders", "fetch spot open order"))
+    on(
+        world,
+        ENDPOINTS["kucoin"].open_orders,
+        recorded_body("kucoin", "fetchOpenOrders", "fetch spot open order"),
+    )
     [report] = world.adapter.fetch_open_orders()
     assert (report.symbol, report.status, report.qty, report.price, report.filled_qty) == (
         "LTC/USDT",
@@ -193,9 +247,18 @@ def test_kucoin_recorded_open_orders() -> None:
 
 def test_binance_recorded_open_orders() -> None:
     world = make_world("binance")
-    on(world, ENDPOINTS["binance"].open_orders, recorded_body("binance", "fetchOpenOrders", "Fetch spot open orders"))
-    [report] = world.adapter.fetch_open_orders("LTC/USDT")
-    assert (report.status, report.type, report.qty, report.price) == (OrderStatus.OPEN, LIMIT, D("0.2"), D("50"))
+    on(
+        world,
+        ENDPOINTS["binance"].open_orders,
+        recorded_body("binance", "fetchOpenOrders", "Fetch spot open orders"),
+    )
+    [report] = world.adapter.fetch_open_orders()  # all symbols: ccxt's warning is switched off
+    assert (report.status, report.type, report.qty, report.price) == (
+        OrderStatus.OPEN,
+        LIMIT,
+        D("0.2"),
+        D("50"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -265,8 +328,15 @@ def test_create_then_fetch_then_cancel(world: World) -> None:
     # lookups: after a thin create ack, by the test, before the cancel; then the cancelled order
     route_lookup(world, open_order, times=3 if world.adapter.profile.thin_create_ack else 2)
 
-    created = world.adapter.create_order(OrderRequest(OUR_ID, SYMBOL[world.venue], BUY, LIMIT, D("0.1"), D("60")))
-    assert (created.status, created.qty, created.price, created.filled_qty) == (OrderStatus.OPEN, D("0.1"), D("60"), 0)
+    created = world.adapter.create_order(
+        OrderRequest(OUR_ID, SYMBOL[world.venue], BUY, LIMIT, D("0.1"), D("60"))
+    )
+    assert (created.status, created.qty, created.price, created.filled_qty) == (
+        OrderStatus.OPEN,
+        D("0.1"),
+        D("60"),
+        0,
+    )
     assert created.exchange_order_id == "700000001"
 
     fetched = world.adapter.fetch_order(OUR_ID, SYMBOL[world.venue])
@@ -282,7 +352,10 @@ def test_create_then_fetch_then_cancel(world: World) -> None:
 
 
 def test_a_partial_fill_is_reported_cumulatively_in_decimals(world: World) -> None:
-    route_lookup(world, order_body(world, _spec(world, qty="0.5", price="60", filled="0.2", avg="59.95", state="partial")))
+    route_lookup(
+        world,
+        order_body(world, _spec(world, qty="0.5", price="60", filled="0.2", avg="59.95", state="partial")),
+    )
     report = world.adapter.fetch_order(OUR_ID, SYMBOL[world.venue])
     assert report is not None
     assert report.status is OrderStatus.OPEN
@@ -311,8 +384,61 @@ def test_cancelling_a_filled_order_returns_it_unchanged(world: World) -> None:
 
 
 def test_prices_come_from_one_tickers_call(world: World) -> None:
-    on(world, ENDPOINTS[world.venue].tickers, tickers_response(world, {"BTC/USDT": "64000.1", "LTC/USDT": "71.5"}))
+    on(
+        world,
+        ENDPOINTS[world.venue].tickers,
+        tickers_response(world, {"BTC/USDT": "64000.1", "LTC/USDT": "71.5"}),
+    )
     before = len(world.transport.requests)
     prices = world.adapter.fetch_prices(["BTC/USDT", "LTC/USDT", "UNKNOWN/USDT"])
     assert prices == {"BTC/USDT": D("64000.1"), "LTC/USDT": D("71.5")}
     assert len(world.transport.requests) - before == 1
+
+
+def test_a_thin_ack_whose_order_is_not_listed_yet_is_reported_open() -> None:
+    """OKX acknowledged the order, but its order endpoint does not show it yet (replication lag)."""
+    world = make_world("okx")
+    order = order_body(world, Spec(world.venue_cid(OUR_ID), "LTC/USDT", qty="2", price="50", order_id="555"))
+    on(world, ENDPOINTS["okx"].create, create_response(world, order))
+    route_lookup(world, None)
+    report = world.adapter.create_order(OrderRequest(OUR_ID, "LTC/USDT", BUY, LIMIT, D("2"), D("50")))
+    assert (report.status, report.exchange_order_id, report.filled_qty, report.qty) == (
+        OrderStatus.OPEN,
+        "555",
+        D("0"),
+        D("2"),
+    )
+
+
+def test_gate_recorded_market_buy_with_dust_left_is_filled() -> None:
+    """Gate's recorded market buy for 5 USDT: 0.0734929 LTC at 68.02, a dust remainder below one
+    lot step, fee 0.000147 LTC. Parsed by the installed ccxt, then reported in our types."""
+    world = make_world("gate")
+    exchange = world.transport.exchange
+    body = recorded_body("gate", "fetchClosedOrders", "spot closed orders")[0]
+    order = exchange.parse_order(body, exchange.market("LTC/USDT"))
+    step = world.adapter.load_markets().rules["LTC/USDT"].step_size
+    assert D(str(order["remaining"])) < step
+    report = report_from_ccxt(order, our_id="apiv4", contract_size=D(1), step_size=step, request=None, now=T0)
+    assert report.status is OrderStatus.FILLED
+    assert report.avg_fill_price == D("68.02")
+    assert report.filled_qty == D(str(order["filled"]))  # ccxt derives it: cost / average, as a float
+    assert report.fee_quote == D("0.000147") * D("68.02")  # an LTC fee valued at the fill price
+    assert report.updated_at.isoformat() == "2024-01-27T19:04:23.841000+00:00"
+
+
+def test_an_order_the_venue_closed_with_a_lot_unfilled_is_cancelled() -> None:
+    """Bybit's PartiallyFilledCanceled on a limit IOC: ccxt says `closed`, but 0.3 of 0.5 never traded."""
+    world = make_world("bybit")
+    body = order_body(
+        world, Spec(world.venue_cid(OUR_ID), "LTC/USDT", qty="0.5", filled="0.2", state="partial")
+    )
+    body.update(orderStatus="PartiallyFilledCanceled", leavesQty="0", timeInForce="IOC")
+    route_lookup(world, body)
+    report = world.adapter.fetch_order(OUR_ID, "LTC/USDT")
+    assert report is not None
+    assert (report.status, report.filled_qty, report.remaining_qty) == (
+        OrderStatus.CANCELLED,
+        D("0.2"),
+        D("0.3"),
+    )

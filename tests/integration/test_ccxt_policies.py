@@ -26,14 +26,39 @@ from exchanges.core.adapter import (
     RateLimited,
     TemporaryError,
 )
-from exchanges.ratelimit import OrderRateLimiter, bucket_for_windows, default_limits, limits_from_exchange_info
+from exchanges.ratelimit import (
+    OrderRateLimiter,
+    bucket_for_windows,
+    default_limits,
+    limits_from_exchange_info,
+)
 from exchanges.retry import RetryBudgetExceeded, RetryPolicy, call_with_retry, place_with_retry
 from exchanges.venues import PROFILES, client_id_for, our_id_from, profile_for
 from tests.ccxt_transport import fixture_json
+from tests.integration.ccxt_world import no_sockets  # noqa: F401 - autouse fixture
 from trading.core.clientid import Purpose, client_order_id
 from trading.core.types import OrderSide
 
 D = Decimal
+
+
+def test_venue_rate_and_retry_policies_import_neither_django_nor_ccxt() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "import exchanges.venues, exchanges.ratelimit, exchanges.retry\n"
+        "leaked = sorted(m for m in ('django', 'ccxt') if m in sys.modules)\n"
+        "assert not leaked, leaked\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
 
 # ---- profiles stay true to the installed ccxt ------------------------------------------------
 
@@ -145,12 +170,16 @@ def test_binance_order_limits_come_from_exchange_info() -> None:
     futures = fixture_json("markets", "binance_usdm_exchangeInfo_2025-03-06.subset.json")
     assert limits_from_exchange_info(spot) == (2.5, 25.0)  # 50 orders / 10 s; the daily cap is volume
     assert limits_from_exchange_info(futures) == (10.0, 150.0)  # 300 / 10 s and 1200 / minute
-    assert limits_from_exchange_info({"rateLimits": []}, profile_for("mexc")) == default_limits(profile_for("mexc"))
+    assert limits_from_exchange_info({"rateLimits": []}, profile_for("mexc")) == default_limits(
+        profile_for("mexc")
+    )
     with pytest.raises(ValueError):
         limits_from_exchange_info(None)
 
 
-@pytest.mark.parametrize("windows", [[(10.0, 50.0)], [(10.0, 300.0), (60.0, 1200.0)], [(1.0, 5.0), (10.0, 40.0)]])
+@pytest.mark.parametrize(
+    "windows", [[(10.0, 50.0)], [(10.0, 300.0), (60.0, 1200.0)], [(1.0, 5.0), (10.0, 40.0)]]
+)
 def test_a_saturated_bucket_never_breaks_any_window(windows: list[tuple[float, float]]) -> None:
     rate, burst = bucket_for_windows(windows)
     clock = Clock()
@@ -233,7 +262,9 @@ def test_a_duplicate_refusal_after_a_resend_is_resolved_by_one_more_lookup() -> 
 
 
 def test_a_failed_lookup_is_retried_before_anything_is_resent() -> None:
-    adapter = ScriptedAdapter(creates=[TemporaryError("timeout")], fetches=[TemporaryError("timeout"), REPORT])
+    adapter = ScriptedAdapter(
+        creates=[TemporaryError("timeout")], fetches=[TemporaryError("timeout"), REPORT]
+    )
     assert place_with_retry(adapter, REQUEST, lambda s: None, rand=lambda: 0.0) is REPORT  # type: ignore[arg-type]
     assert adapter.calls == ["create", "fetch", "fetch"]
 
@@ -276,7 +307,9 @@ def test_ccxt_errors_translate_to_our_taxonomy(ccxt_error: type, ours: type) -> 
 
 
 def test_rate_limit_carries_retry_after_and_messages_hide_signatures() -> None:
-    error = translate(ccxt.DDoSProtection("binance GET /api/v3/order?symbol=X&signature=abc123"), {"Retry-After": "5"})
+    error = translate(
+        ccxt.DDoSProtection("binance GET /api/v3/order?symbol=X&signature=abc123"), {"Retry-After": "5"}
+    )
     assert isinstance(error, RateLimited) and error.retry_after_sec == 5.0
     assert "abc123" not in str(error) and "signature=***" in str(error)
     assert redact("apiKey=k1&secret=s2&price=5") == "apiKey=***&secret=***&price=5"
@@ -287,3 +320,15 @@ def test_mexc_unknown_order_text_is_order_not_found() -> None:
     body = 'mexc {"code":-2013,"msg":"Order does not exist."}'
     assert type(translate(ccxt.ExchangeError(body), None, markers)) is OrderNotFound
     assert type(translate(ccxt.InsufficientFunds(body), None, markers)) is InsufficientFunds
+
+
+def test_sockets_beyond_this_machine_are_blocked() -> None:
+    import socket
+
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(AssertionError, match="network"),
+    ):
+        sock.connect(("93.184.216.34", 443))
+    with pytest.raises(AssertionError, match="network"):
+        socket.create_connection(("93.184.216.34", 443), timeout=1)

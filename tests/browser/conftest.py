@@ -1,0 +1,203 @@
+"""Browser tests: Playwright (pytest-playwright) driving Debian's Chromium against `manage.py run`.
+
+Run apart from the main suite (pytest-django is switched off here; the server is a subprocess):
+
+    pytest tests/browser -p no:django -p no:cacheprovider -o addopts=""
+
+No browser is downloaded: Chromium comes from `apt-get install -y chromium`. Without it the tests
+skip with a message on a developer machine, and fail in CI (`CI` set), where they must run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ADMIN = ("admin", "admin-pass-4711")
+OPERATOR = ("viewer", "operator-pass-4711")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`"
+    if os.environ.get("CI"):
+        raise pytest.UsageError(message + " (browser tests never skip in CI)")
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=message + "; browser tests skipped on this machine"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Engine:
+    """The running `manage.py run`, with the few HTTP calls a trader would make."""
+
+    base: str
+    token: str
+    secret: str
+    data_dir: Path
+    env: dict[str, str]
+
+    def call(self, method: str, path: str, body: Any = None, auth: bool = True) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if auth:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def webhook(self, symbol: str, price: str, *, side: str = "buy", timeframe: str = "15", size: str = "500") -> int:
+        payload = {
+            "secret": self.secret,
+            "tv": {
+                "exchange": "BINANCE",
+                "symbol": symbol,
+                "timeframe": timeframe,
+                "entry_price": price,
+                "order_size": size,
+            },
+            "execution_intent": {"type": "signal", "side": side, "position_size_type": "quote"},
+        }
+        status, _ = self.call("POST", "/webhooks/tradingview", payload, auth=False)
+        return status
+
+    def price(self, symbol: str, price: str) -> int:
+        status, body = self.call("POST", "/api/v1/paper/prices", {"symbol": symbol, "price": price})
+        assert status == 202, body
+        return body["command_id"]
+
+    def command(self, command_id: int) -> dict[str, Any]:
+        return self.call("GET", f"/api/v1/commands/{command_id}")[1]
+
+    def applied(self, command_id: int) -> dict[str, Any]:
+        return wait_for(
+            lambda: (c := self.command(command_id))["status"] != "pending" and c, what=f"command #{command_id}"
+        )
+
+    def manage(self, *args: str, **env: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **env},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    data_dir = Path(tempfile.mkdtemp(prefix="console-browser-"))
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(ENGINE_DATA_DIR=str(data_dir / "data"), PYTHONUNBUFFERED="1", DJANGO_ALLOW_ASYNC_UNSAFE="true")
+    log_path = data_dir / "run.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, timeout=90, what="manage.py run to answer")
+        engine = Engine(base, "", "", data_dir / "data", env)
+        engine.manage("createsuperuser", "--noinput", "--username", ADMIN[0], "--email", "admin@example.com",
+                      DJANGO_SUPERUSER_PASSWORD=ADMIN[1])
+        engine.manage("create_operator", OPERATOR[0], "--noinput", DJANGO_OPERATOR_PASSWORD=OPERATOR[1])
+        engine.token = engine.manage("create_api_token", ADMIN[0])
+        engine.secret = json.loads((engine.data_dir / "config.json").read_text())["security"]["webhook_secret"]
+        yield engine
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+        sys.stdout.write("\n--- manage.py run (tail) ---\n" + log_path.read_text()[-2000:] + "\n")
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def sign_in(browser: Any, engine: Engine, who: tuple[str, str], **context_args: Any) -> Any:
+    """A new browser context signed in as `who`; confirm dialogs are accepted."""
+    context_args.setdefault("viewport", {"width": 1280, "height": 860})
+    context = browser.new_context(accept_downloads=True, **context_args)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(engine.base + "/positions/")
+    assert "/accounts/login/" in page.url  # anonymous → login
+    page.fill("input[name=username]", who[0])
+    page.fill("input[name=password]", who[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(engine.base + "/positions/")
+    return context
+
+
+def live(page: Any) -> None:
+    """Wait until the page's socket is open (so the next engine change reaches it)."""
+    page.wait_for_selector("#live-status[data-state=open]", timeout=10_000)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    path = Path(os.environ.get("CONSOLE_SCREENSHOT_DIR") or ROOT / "docs" / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
