@@ -57,7 +57,10 @@ def recent_for(user: Any, limit: int = 3, window: timedelta = timedelta(seconds=
     if not getattr(user, "is_authenticated", False):
         return []
     since = datetime.now(UTC) - window
-    mine = Command.objects.filter(created_by=user).filter(
-        Q(status=CommandStatus.PENDING) | Q(applied_at__gte=since)
+    # paper_price is the paper feed's tool (API, tests), never a console action: not listed.
+    mine = (
+        Command.objects.filter(created_by=user)
+        .exclude(kind="paper_price")
+        .filter(Q(status=CommandStatus.PENDING) | Q(applied_at__gte=since))
     )
     return list(mine.order_by("-id")[:limit])

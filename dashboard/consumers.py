@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -90,4 +91,4 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                 topics.add("prices")
             if beats % TICK_EVERY == 0:
                 topics.add("tick")
-            await self._push(topics)
+            await self._push(topics, time.time())

@@ -52,9 +52,9 @@ PAGES: dict[str, tuple[Panel, ...]] = {
     ),
     "group": (_p("console/group.html#group-detail", "groups engine prices", group.detail),),
     "risk": (
-        _p("console/risk.html#risk-table", "groups risk engine prices", risk.table),
-        _p("console/risk.html#risk-plan", "risk engine", risk.plan),
-        _p("console/risk.html#risk-actions", "risk", risk.actions),
+        _p("console/risk.html#risk-table", "groups risk engine prices tick", risk.table),
+        _p("console/risk.html#risk-plan", "risk engine tick", risk.plan),
+        _p("console/risk.html#risk-actions", "risk groups", risk.actions),
     ),
     "queue": (_p("console/queue.html#queue-table", "queue groups signals engine prices", queue.table),),
     "logs": (_p("console/logs.html#log-stream", "events", logs.stream),),
@@ -79,6 +79,7 @@ def page_context(page: str, view: ViewState) -> dict:
 def render_changes(page: str, view: ViewState, topics: set[str], sent_at: float | None = None) -> str:
     """The out-of-band fragments a live page needs after `topics` changed ('' if none)."""
     view.now = datetime.now(UTC)
+    view.memo.clear()
     parts = [
         render_to_string(panel.template, panel.build(view))
         for panel in (*COMMON, *PAGES.get(page, ()))

@@ -47,7 +47,8 @@ class ExchangeAccount(models.Model):
     rate_limit_mode = models.CharField(
         max_length=12, choices=RateLimitMode.choices, default=RateLimitMode.EXCHANGE
     )
-    rate_limit_headroom = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    # Orders the account could send right now within its order-rate limit (status page).
+    rate_limit_headroom = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     # Set when auth fails or funds run out: no new entries until the operator clears it.
     entries_blocked_reason = models.CharField(max_length=200, blank=True)
     markets_synced_at = models.DateTimeField(null=True, blank=True)

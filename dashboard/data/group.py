@@ -7,10 +7,10 @@ from itertools import groupby
 from django.http import Http404
 
 from trading import config_service
-from trading.models import Event, Order, PositionGroup, Pyramid, Trade
+from trading.models import Event, Order, Pyramid, Trade
 
 from ..commands import pending_labels
-from .metrics import figures_for
+from .metrics import figures_for, groups_with_account
 from .positions import legs_for
 from .state import ViewState
 
@@ -19,7 +19,7 @@ ORDERS_SHOWN = 50
 
 def detail(view: ViewState) -> dict:
     group_id = int(view.params.get("group", 0) or 0)
-    group = PositionGroup.objects.select_related("account").filter(pk=group_id).first()
+    group = groups_with_account().filter(pk=group_id).first()
     if group is None:
         raise Http404(f"group #{group_id} not found")
     fig = figures_for([group])[group.pk]

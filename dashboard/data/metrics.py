@@ -11,15 +11,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
+from exchanges.models import ExchangeAccount
 from exchanges.paper_models import PaperPrice
-from trading.models import DcaLeg, LegState
+from trading.models import DcaLeg, LegState, PositionGroup
 from trading.models.groups import OPEN_STATUSES
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _DEC = DecimalField(max_digits=40, decimal_places=12)
+
+
+# The account's encrypted columns (API credentials): never needed here, and decrypting them for
+# every row of a 1,000-group table would cost more than the rest of the page.
+_ACCOUNT_SECRETS = tuple(
+    f"account__{f.name}"
+    for f in ExchangeAccount._meta.concrete_fields
+    if type(f).__module__.startswith("encrypted_model_fields")
+)
+
+
+def groups_with_account() -> QuerySet[PositionGroup]:
+    """Groups with their account's label and venue, without loading its secrets."""
+    return PositionGroup.objects.select_related("account").defer(*_ACCOUNT_SECRETS)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 
+from risk.models import RiskEngineState
 from trading import config_service
 from trading.core.routing import QueueReason
 from trading.models import Event, PositionGroup, QueueEntry, Signal, Trade
@@ -33,17 +34,12 @@ class RiskStatus:
     last_action_at: datetime | None
 
 
-def risk_status(now: datetime) -> RiskStatus:
-    cfg = config_service.current().risk_engine
-    last = Event.objects.filter(category=Event.Category.RISK).values_list("created_at", flat=True).first()
-    blocked = PositionGroup.objects.filter(status__in=OPEN_STATUSES, risk_blocked=True).count()
-    if not cfg.enabled:
-        return RiskStatus("Off", "disabled in config (risk_engine.enabled)", last)
-    if blocked:
-        return RiskStatus("Blocked", f"{blocked} group(s) blocked by the operator", last)
-    if last and (now - last).total_seconds() <= 3 * cfg.evaluate_interval_sec:
-        return RiskStatus("Active", "evaluating", last)
-    return RiskStatus("Idle", "no recent risk action", last)
+def risk_status() -> RiskStatus:
+    """The risk engine's own status row (Active / Idle / Blocked and why)."""
+    state = RiskEngineState.objects.filter(pk=1).first()
+    if state is None:
+        return RiskStatus("Idle", "no evaluation yet", None)
+    return RiskStatus(state.get_status_display(), state.reason or "–", state.last_action_at)
 
 
 def stats(view: ViewState) -> dict:
@@ -80,7 +76,7 @@ def stats(view: ViewState) -> dict:
         "total_pct": _pct(realised + unrealised, open_cost + closed_cost),
         "unpriced": sum(1 for f in figs if f.unrealised is None and f.open_qty > 0),
         "engine": engine_summary(view.now),
-        "risk": risk_status(view.now),
+        "risk": risk_status(),
         "can_act": view.can_act,
     }
 

@@ -15,12 +15,12 @@ from django.db.models.functions import Replace
 from trading import config_service
 from trading.core.takeprofit import tp_progress_percent
 from trading.core.types import Side
-from trading.models import DcaLeg, LegState, PositionGroup
+from trading.models import DcaLeg, GroupStatus, LegState, PositionGroup
 from trading.models.groups import OPEN_STATUSES
 
 from ..commands import pending_labels
 from ..forms import POSITION_SORTS, PositionFilter, position_filter
-from .metrics import GroupFigures, figures_for, prices_for
+from .metrics import GroupFigures, figures_for, groups_with_account, prices_for
 from .state import ViewState
 
 PAGE_SIZE = 50
@@ -107,7 +107,7 @@ def legs_for(group: PositionGroup, price: Decimal | None) -> list[LegRow]:
 
 
 def _filtered(f: dict[str, Any]) -> QuerySet[PositionGroup]:
-    rows = PositionGroup.objects.select_related("account")
+    rows = groups_with_account()
     if f["status"] == "open":
         rows = rows.filter(status__in=OPEN_STATUSES)
     elif f["status"] != "all":
@@ -124,10 +124,24 @@ def _filtered(f: dict[str, Any]) -> QuerySet[PositionGroup]:
     return rows
 
 
-def _computed_key(sort: str, group: PositionGroup, fig: GroupFigures) -> Any:
+@dataclass(frozen=True)
+class _Key:
+    """The few columns a computed sort needs (not whole rows: 1,000 of them must stay cheap)."""
+
+    pk: int
+    side: str
+    account_id: int
+    symbol: str
+    status: str
+    realized_pnl: Decimal
+
+
+def _computed_key(sort: str, group: _Key, fig: GroupFigures) -> Any:
     """The value a computed column sorts by; None (no price, nothing open) always sorts last."""
     if sort == "pnl":
-        return fig.unrealised if fig.unrealised is not None else (None if group.is_open else group.realized_pnl)
+        if fig.unrealised is not None:
+            return fig.unrealised
+        return None if group.status != GroupStatus.CLOSED else group.realized_pnl
     if sort == "pnl_pct":
         return fig.unrealised_pct
     if sort == "entry":
@@ -135,10 +149,10 @@ def _computed_key(sort: str, group: PositionGroup, fig: GroupFigures) -> Any:
     return (fig.legs_filled, fig.legs_total)  # dca
 
 
-def _sorted(groups: list[PositionGroup], figs: dict[int, GroupFigures], sort: str, descending: bool) -> list:
-    keyed = [(_computed_key(sort, g, figs[g.pk]), g) for g in groups]
+def _sorted_ids(keys: list[_Key], figs: dict[int, GroupFigures], sort: str, descending: bool) -> list[int]:
+    keyed = [(_computed_key(sort, k, figs[k.pk]), k.pk) for k in keys]
     present = sorted((k for k in keyed if k[0] is not None), key=lambda k: k[0], reverse=descending)
-    return [g for _, g in present] + [g for key, g in keyed if key is None]
+    return [pk for _, pk in present] + [pk for value, pk in keyed if value is None]
 
 
 def table(view: ViewState) -> dict:
@@ -152,11 +166,12 @@ def table(view: ViewState) -> dict:
         groups = list(page.object_list)
         figs = figures_for(groups)
     else:
-        everything = list(rows)
-        figs = figures_for(everything, open_only=f["status"] == "open")
-        paginator = Paginator(_sorted(everything, figs, f["sort"], descending), PAGE_SIZE)
+        keys = [_Key(*values) for values in rows.values_list(*(name for name in _Key.__dataclass_fields__))]
+        figs = figures_for(keys, open_only=f["status"] == "open")
+        paginator = Paginator(_sorted_ids(keys, figs, f["sort"], descending), PAGE_SIZE)
         page = paginator.get_page(f["page"])
-        groups = list(page.object_list)
+        by_id = rows.in_bulk(list(page.object_list))
+        groups = [by_id[pk] for pk in page.object_list]
     pending = pending_labels()
     expanded = set(expanded_ids(view.session_key))
     out = []

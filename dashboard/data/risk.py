@@ -1,7 +1,9 @@
-"""Section C: per-group risk figures from what exists today, offsets, recent risk actions.
+"""Section C: per-group risk figures, each group's eligibility and the projected plan as of the risk
+engine's last evaluation (`RiskEngineState.report`), and the recent risk actions.
 
-The projected plan waits for the risk engine (`risk/core`); until the engine runs it, the plan
-fragment says so instead of guessing.
+Loss figures are live (this page's own metrics at the current price); eligibility, offsets and the
+plan are the engine's, from its last cycle. Before the engine has evaluated once, the plan fragment
+says the risk engine is not active yet.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from risk.api import risk_overview
 from trading import config_service
-from trading.models import Event, PositionGroup
+from trading.models import PositionGroup
 from trading.models.groups import OPEN_STATUSES
 
 from ..commands import pending_kinds, pending_labels
@@ -30,22 +34,34 @@ class RiskRow:
     timer_deadline: datetime | None  # when the post-full wait ends
     age: timedelta
     age_ok: bool | None  # None: the age filter is off
+    eligible: bool | None  # None: not in the engine's last evaluation
+    reasons: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+
+
+def _report(view: ViewState) -> dict[str, Any]:
+    """`GET /api/v1/risk`'s answer, read once per render."""
+    if "risk" not in view.memo:
+        view.memo["risk"] = risk_overview(None)  # type: ignore[arg-type] - the route ignores its request
+    return view.memo["risk"]
 
 
 def table(view: ViewState) -> dict:
     cfg = config_service.current()
     risk = cfg.risk_engine
     max_pyramids = cfg.grid_strategy.max_pyramids_per_group
-    groups = list(PositionGroup.objects.filter(status__in=OPEN_STATUSES).select_related("account"))
+    groups = list(PositionGroup.objects.filter(status__in=OPEN_STATUSES))
     figs = figures_for(groups, open_only=True)
     pending = pending_labels()
+    report = _report(view)
+    evaluated = {g["group_id"]: g for g in report["groups"]}
     rows = []
     for group in groups:
         deadline = None
         if risk.enable_post_full_wait and group.risk_timer_started_at:
             deadline = group.risk_timer_started_at + timedelta(minutes=risk.post_full_wait_minutes)
         age = view.now - group.opened_at
+        seen = evaluated.get(group.pk)
         rows.append(
             RiskRow(
                 group=group,
@@ -56,37 +72,59 @@ def table(view: ViewState) -> dict:
                 age_ok=(age >= timedelta(minutes=risk.age_threshold_minutes))
                 if risk.use_trade_age_filter
                 else None,
+                eligible=seen["eligible"] if seen else None,
+                reasons=list(seen["reasons"]) if seen else [],
                 pending=pending.get(("group_id", group.pk), []),
             )
         )
     # Worst loss first; groups without a price last.
     rows.sort(key=lambda r: (r.fig.unrealised_pct is None, r.fig.unrealised_pct or _ZERO))
-    winners = [r.fig.unrealised for r in rows if r.fig.unrealised is not None and r.fig.unrealised > 0]
+    offsets = report["offsets"]
     return {
         "risk_rows": rows[:ROWS_SHOWN],
         "risk_total": len(rows),
         "risk_cfg": risk,
         "max_pyramids": max_pyramids,
-        "offsets_count": len(winners),
-        "offsets_usd": sum(winners, _ZERO),
-        "losers": sum(
-            1
-            for r in rows
-            if r.fig.unrealised_pct is not None and r.fig.unrealised_pct <= risk.loss_threshold_percent
-        ),
+        "offsets_count": offsets.get("count", 0),
+        "offsets_usd": Decimal(str(offsets.get("total_usd") or 0)),
+        "losers": sum(1 for r in rows if r.eligible),
         "can_act": view.can_act,
     }
 
 
+def _close(close: dict[str, Any] | None, names: dict[int, str]) -> dict[str, Any] | None:
+    if not close:
+        return None
+    return {**close, "name": names.get(close["group_id"], f"#{close['group_id']}")}
+
+
 def plan(view: ViewState) -> dict:
-    """The projected plan. Placeholder until the risk engine computes and publishes one."""
+    """The projected plan from the engine's last evaluation, or why there is none."""
+    report = _report(view)
+    raw = report.get("plan")
+    projected = None
+    if report.get("evaluated_at") and raw:
+        ids = [c["group_id"] for c in [raw.get("loser"), *raw.get("winners", [])] if c]
+        names = {
+            g.pk: f"{g.symbol} {g.timeframe} #{g.pk}"
+            for g in PositionGroup.objects.filter(pk__in=ids).only("symbol", "timeframe")
+        }
+        projected = {
+            **raw,
+            "loser": _close(raw.get("loser"), names),
+            "winners": [_close(w, names) for w in raw.get("winners", [])],
+        }
     return {
-        "plan_active": False,
-        "plan_message": "risk engine not active yet",
+        "plan_active": projected is not None,
+        "plan": projected,
+        "plan_message": "risk engine not active yet: no evaluation so far",
+        "risk_status": report["status"],
+        "risk_reason": report["reason"],
+        "evaluated_at": report.get("last_evaluated_at"),
         "run_pending": "risk_run" in pending_kinds(),
         "can_act": view.can_act,
     }
 
 
 def actions(view: ViewState) -> dict:
-    return {"risk_events": list(Event.objects.filter(category=Event.Category.RISK).order_by("-id")[:15])}
+    return {"risk_actions": _report(view)["recent_actions"][:15]}

@@ -19,6 +19,8 @@ class ViewState:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Per-connection memory of a live page (e.g. the last event id the log stream has shown).
     cursor: dict[str, Any] = field(default_factory=dict)
+    # Per-render memo for reads several fragments share (cleared before each live render).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def can_act(self) -> bool:

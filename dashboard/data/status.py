@@ -9,6 +9,7 @@ from django.conf import settings
 
 from exchanges.models import ExchangeAccount, Venue
 from trading import config_service
+from trading.core.numbers import fmt
 from trading.models import Event
 
 from ..commands import pending_kinds
@@ -25,6 +26,7 @@ class AccountStatus:
     label: str
     headroom: str
     markets_stale: bool
+    has_credentials: bool
 
 
 def account_state(account: ExchangeAccount, now: datetime) -> tuple[str, str]:
@@ -49,8 +51,15 @@ def panel(view: ViewState) -> dict:
         state, label = account_state(account, view.now)
         synced = account.markets_synced_at
         stale = synced is None or view.now - synced > stale_after
-        headroom = "not limited (paper)" if account.venue == Venue.PAPER else "not reported yet"
-        accounts.append(AccountStatus(account, state, label, headroom, stale))
+        if account.venue == Venue.PAPER:
+            headroom = "not limited (paper)"
+        elif account.rate_limit_headroom is None:
+            headroom = "not reported yet"
+        else:
+            headroom = f"{fmt(account.rate_limit_headroom, 2)} orders now"
+        # Only whether credentials are set: their values never leave the engine.
+        has_credentials = bool(account.api_key and account.api_secret)
+        accounts.append(AccountStatus(account, state, label, headroom, stale, has_credentials))
     day = Event.objects.filter(
         category=Event.Category.WEBHOOK, created_at__gte=view.now - timedelta(hours=24)
     )

@@ -77,6 +77,13 @@ def plain_pct(value: Any, places: int = 2) -> str:
 
 
 @register.filter
+def share(value: Any) -> str:
+    """A fraction as a percentage: 0.25 → '25 %'."""
+    value = _dec(value)
+    return "–" if value is None else fmt(value * 100, 1) + " %"
+
+
+@register.filter
 def pnl_class(value: Any) -> str:
     value = _dec(value)
     if value is None or value == 0:
@@ -158,6 +165,12 @@ def sortlink(
     return format_html(
         '<a href="{}" class="{}">{} {}</a>', qs(query, sort=key, dir=direction, page=None), css, label, arrow
     )
+
+
+@register.filter
+def words(value: Any) -> str:
+    """A code as words: 'pool_full' → 'pool full'."""
+    return str(value or "").replace("_", " ")
 
 
 @register.filter

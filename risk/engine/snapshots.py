@@ -112,7 +112,8 @@ def condition_met_at(group: PositionGroup, condition: TimerStart, max_pyramids: 
     change (acceptance or fill) of the group's entry orders — exact for "all filled", since filled
     orders never change again; for "all submitted" a later fill can only make it later, never early.
     """
-    arrived = Pyramid.objects.filter(group=group, index__lt=max_pyramids).aggregate(at=Max("created_at"))["at"]
+    pyramids = Pyramid.objects.filter(group=group, index__lt=max_pyramids)
+    arrived = pyramids.aggregate(at=Max("created_at"))["at"]
     if condition is TimerStart.AFTER_5_PYRAMIDS:
         return arrived
     changed = Order.objects.filter(

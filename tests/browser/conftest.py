@@ -95,7 +95,9 @@ class Engine:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
 
-    def webhook(self, symbol: str, price: str, *, side: str = "buy", timeframe: str = "15", size: str = "500") -> int:
+    def webhook(
+        self, symbol: str, price: str, *, side: str = "buy", timeframe: str = "15", size: str = "500"
+    ) -> int:
         payload = {
             "secret": self.secret,
             "tv": {
@@ -120,7 +122,8 @@ class Engine:
 
     def applied(self, command_id: int) -> dict[str, Any]:
         return wait_for(
-            lambda: (c := self.command(command_id))["status"] != "pending" and c, what=f"command #{command_id}"
+            lambda: (c := self.command(command_id))["status"] != "pending" and c,
+            what=f"command #{command_id}",
         )
 
     def manage(self, *args: str, **env: str) -> str:
@@ -139,7 +142,11 @@ class Engine:
 def engine() -> Iterator[Engine]:
     data_dir = Path(tempfile.mkdtemp(prefix="console-browser-"))
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
     env.update(ENGINE_DATA_DIR=str(data_dir / "data"), PYTHONUNBUFFERED="1", DJANGO_ALLOW_ASYNC_UNSAFE="true")
     log_path = data_dir / "run.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
@@ -158,11 +165,20 @@ def engine() -> Iterator[Engine]:
     try:
         wait_for(healthy, timeout=90, what="manage.py run to answer")
         engine = Engine(base, "", "", data_dir / "data", env)
-        engine.manage("createsuperuser", "--noinput", "--username", ADMIN[0], "--email", "admin@example.com",
-                      DJANGO_SUPERUSER_PASSWORD=ADMIN[1])
+        engine.manage(
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            ADMIN[0],
+            "--email",
+            "admin@example.com",
+            DJANGO_SUPERUSER_PASSWORD=ADMIN[1],
+        )
         engine.manage("create_operator", OPERATOR[0], "--noinput", DJANGO_OPERATOR_PASSWORD=OPERATOR[1])
         engine.token = engine.manage("create_api_token", ADMIN[0])
-        engine.secret = json.loads((engine.data_dir / "config.json").read_text())["security"]["webhook_secret"]
+        engine.secret = json.loads((engine.data_dir / "config.json").read_text())["security"][
+            "webhook_secret"
+        ]
         yield engine
     finally:
         if proc.poll() is None:

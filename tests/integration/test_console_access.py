@@ -11,19 +11,8 @@ from django.test import Client, override_settings
 from trading import config_service
 from trading.models import Command, Event, Signal
 
-from .test_console_fixtures import (  # noqa: F401 - fixtures
-    OPERATOR_PASSWORD,
-    WEBHOOK_SECRET,
-    _fresh_config,
-    actions,
-    admin_client,
-    admin_user,
-    body,
-    book,
-    operator_client,
-    operator_user,
-    pages,
-)
+from .test_console_fixtures import *  # noqa: F403 - the shared console fixtures
+from .test_console_fixtures import OPERATOR_PASSWORD, WEBHOOK_SECRET, actions, body, pages
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +34,9 @@ def test_every_action_sends_an_anonymous_visitor_to_login_and_writes_nothing(
 
 
 def test_an_anonymous_htmx_request_is_redirected_by_header(client: Client) -> None:
-    response = client.get("/positions/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/positions/"})
+    response = client.get(
+        "/positions/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/positions/"}
+    )
     assert response.status_code == 401
     assert response["HX-Redirect"].startswith("/accounts/login/?next=")
 
@@ -148,7 +139,10 @@ def test_login_attempts_are_rate_limited(client: Client, operator_user: Any) -> 
     assert locked.status_code == 429
     assert "Too many failed sign-ins" in body(locked)
     cache.clear()
-    assert client.post("/accounts/login/", {"username": "viewer", "password": OPERATOR_PASSWORD}).status_code == 302
+    assert (
+        client.post("/accounts/login/", {"username": "viewer", "password": OPERATOR_PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_create_operator_makes_a_read_only_user(operator_user: Any) -> None:
@@ -176,4 +170,3 @@ def test_secrets_are_never_rendered(admin_client: Client, book: dict[str, Any], 
         for secret in secrets:
             assert secret not in html, url
     assert settings.FIELD_ENCRYPTION_KEY_SOURCE in body(admin_client.get("/status/"))
-

@@ -11,18 +11,20 @@ from django.test import Client
 
 from dashboard.models import UserPreference
 from trading import config_service
-from trading.models import Command, CommandStatus, DcaLeg, Event, Order, PositionGroup, QueueEntry, Signal, SignalStatus
-
-from .test_console_fixtures import (  # noqa: F401 - fixtures
-    _fresh_config,
-    actions,
-    admin_client,
-    admin_user,
-    body,
-    book,
-    operator_client,
-    operator_user,
+from trading.models import (
+    Command,
+    CommandStatus,
+    DcaLeg,
+    Event,
+    Order,
+    PositionGroup,
+    QueueEntry,
+    Signal,
+    SignalStatus,
 )
+
+from .test_console_fixtures import *  # noqa: F403 - the shared console fixtures
+from .test_console_fixtures import actions, body
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +83,12 @@ def test_closing_a_closed_group_is_refused(admin_client: Client, book: dict[str,
 
 
 def test_actions_on_unknown_targets_are_404(admin_client: Client, book: dict[str, Any]) -> None:
-    for url in ("/positions/999999/close/", "/queue/999999/promote/", "/risk/999999/block/", "/queue/1/explode/"):
+    for url in (
+        "/positions/999999/close/",
+        "/queue/999999/promote/",
+        "/risk/999999/block/",
+        "/queue/1/explode/",
+    ):
         assert admin_client.post(url).status_code == 404, url
     assert not Command.objects.exists()
 
@@ -105,7 +112,9 @@ def test_pause_shows_pending_on_the_banner(admin_client: Client, book: dict[str,
     assert "pause pending" in html and 'id="stats"' in html and 'id="engine-badge"' in html
 
 
-def test_acknowledging_an_alert_is_a_console_write_not_a_command(admin_client: Client, book: dict[str, Any]) -> None:
+def test_acknowledging_an_alert_is_a_console_write_not_a_command(
+    admin_client: Client, book: dict[str, Any]
+) -> None:
     alert = book["alert"]
     assert "order rejected by binance" in body(admin_client.get("/"))
     html = body(admin_client.post(f"/alerts/{alert.pk}/ack/", headers=HTMX))
@@ -133,7 +142,16 @@ def test_replay_inserts_a_new_received_signal_copying_the_payload(
     copy = Signal.objects.order_by("-id").first()
     assert copy.pk != original.pk and copy.replay_of_id == original.pk
     assert copy.status == SignalStatus.RECEIVED and copy.processed_at is None and copy.dedupe_key is None
-    for name in ("payload", "symbol", "raw_symbol", "timeframe", "intent", "side", "entry_price", "order_size"):
+    for name in (
+        "payload",
+        "symbol",
+        "raw_symbol",
+        "timeframe",
+        "intent",
+        "side",
+        "entry_price",
+        "order_size",
+    ):
         assert getattr(copy, name) == getattr(original, name), name
     assert f"replayed as #{copy.pk}" in body(response)
     assert Event.objects.filter(message__contains=f"replayed as signal #{copy.pk}").exists()

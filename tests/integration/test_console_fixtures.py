@@ -35,7 +35,7 @@ WEBHOOK_SECRET = "console-test-webhook-secret"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_config(db: Any) -> None:
+def fresh_console_config(db: Any) -> None:
     reset_config()
     from trading import config_service
 
@@ -80,11 +80,15 @@ def book(db: Any) -> dict[str, Any]:
     PaperPrice.objects.create(account=group.account, symbol="BTC/USDT", price=Decimal("42570"), updated_at=T0)
     entry = QueueEntryFactory(signal__symbol="ETH/USDT", signal__raw_symbol="ETHUSDT", signal__timeframe="60")
     alert = EventFactory(
-        category=Event.Category.ORDER, severity=Event.Severity.ERROR, message="order rejected by binance: -2010"
+        category=Event.Category.ORDER,
+        severity=Event.Severity.ERROR,
+        message="order rejected by binance: -2010",
     )
     signal = SignalFactory(payload={"secret": "***", "tv": {"symbol": "BTCUSDT"}}, timeframe="240")
     webhook_event = EventFactory(
-        category=Event.Category.WEBHOOK, message=f"webhook accepted as signal #{signal.pk}", signal_id_ref=signal.pk
+        category=Event.Category.WEBHOOK,
+        message=f"webhook accepted as signal #{signal.pk}",
+        signal_id_ref=signal.pk,
     )
     return {
         "group": group,
@@ -129,7 +133,12 @@ def actions(book: dict[str, Any]) -> list[tuple[str, dict[str, str], str | None,
         (f"/queue/{entry}/remove/", {}, "queue_remove", {"entry_id": entry}),
         (f"/queue/{entry}/force/", {}, "queue_force", {"entry_id": entry}),
         ("/status/refresh-markets/", {}, "refresh_markets", {}),
-        (f"/status/accounts/{book['group'].account.label}/clear-block/", {}, "clear_account_block", {"account": "paper"}),
+        (
+            f"/status/accounts/{book['group'].account.label}/clear-block/",
+            {},
+            "clear_account_block",
+            {"account": "paper"},
+        ),
         (f"/alerts/{book['alert'].pk}/ack/", {}, None, {}),
         ("/alerts/ack-all/", {}, None, {}),
         (f"/logs/replay/{book['signal'].pk}/", {}, None, {}),

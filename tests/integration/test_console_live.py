@@ -15,11 +15,7 @@ from django.test import Client
 from engine_site.asgi import application
 from trading.live import GROUP
 
-from .test_console_fixtures import (  # noqa: F401 - fixtures
-    _fresh_config,
-    admin_user,
-    book,
-)
+from .test_console_fixtures import *  # noqa: F403 - the shared console fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://testserver")
@@ -79,9 +75,16 @@ def test_an_engine_change_pushes_the_views_own_fragments(admin_user: Any, book: 
     sent_at = time.time()
 
     async def scenario() -> str:
-        communicator, connected, _ = await _connect("/ws/console/?page=positions&status=open", [ORIGIN, cookie])
+        communicator, connected, _ = await _connect(
+            "/ws/console/?page=positions&status=open", [ORIGIN, cookie]
+        )
         assert connected
-        message = {"type": "console.changed", "topics": ["groups", "events"], "group_ids": [], "sent_at": sent_at}
+        message = {
+            "type": "console.changed",
+            "topics": ["groups", "events"],
+            "group_ids": [],
+            "sent_at": sent_at,
+        }
         await get_channel_layer().group_send(GROUP, message)
         html = await communicator.receive_from(timeout=10)
         await communicator.disconnect()
@@ -122,11 +125,15 @@ def test_the_log_page_receives_new_rows_to_append(admin_user: Any, book: dict[st
     after = Event.objects.values_list("id", flat=True).first()
 
     async def scenario() -> str:
-        communicator, connected, _ = await _connect(f"/ws/console/?page=logs&kind=error&after={after}", [ORIGIN, cookie])
+        communicator, connected, _ = await _connect(
+            f"/ws/console/?page=logs&kind=error&after={after}", [ORIGIN, cookie]
+        )
         assert connected
         from channels.db import database_sync_to_async
 
-        await database_sync_to_async(EventFactory)(category="order", severity="error", message="rate limit hit")
+        await database_sync_to_async(EventFactory)(
+            category="order", severity="error", message="rate limit hit"
+        )
         await database_sync_to_async(EventFactory)(category="order", severity="info", message="quiet fill")
         message = {"type": "console.changed", "topics": ["events"], "group_ids": [], "sent_at": time.time()}
         await get_channel_layer().group_send(GROUP, message)

@@ -17,14 +17,8 @@ from dashboard.exports import BATCH
 from tests.factories import T0, EventFactory
 from trading.models import Event
 
-from .test_console_fixtures import (  # noqa: F401 - fixtures
-    _fresh_config,
-    admin_client,
-    admin_user,
-    body,
-    operator_client,
-    operator_user,
-)
+from .test_console_fixtures import *  # noqa: F403 - the shared console fixtures
+from .test_console_fixtures import body
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +26,22 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def events(db: Any) -> list[Event]:
     return [
-        EventFactory(category="order", severity="error", symbol="BTC/USDT", timeframe="15", message="order rejected, code -2010"),
-        EventFactory(category="webhook", severity="info", symbol="BTC/USDT", timeframe="15", message="webhook accepted"),
-        EventFactory(category="precision", severity="warning", symbol="ETH/USDT", timeframe="60", message="rules stale"),
-        EventFactory(category="engine", severity="info", symbol="", timeframe="", message="engine started, \"quoted\""),
+        EventFactory(
+            category="order",
+            severity="error",
+            symbol="BTC/USDT",
+            timeframe="15",
+            message="order rejected, code -2010",
+        ),
+        EventFactory(
+            category="webhook", severity="info", symbol="BTC/USDT", timeframe="15", message="webhook accepted"
+        ),
+        EventFactory(
+            category="precision", severity="warning", symbol="ETH/USDT", timeframe="60", message="rules stale"
+        ),
+        EventFactory(
+            category="engine", severity="info", symbol="", timeframe="", message='engine started, "quoted"'
+        ),
     ]
 
 
@@ -43,7 +49,10 @@ def test_csv_export_streams_the_filtered_rows(operator_client: Client, events: l
     response = operator_client.get("/logs/export.csv?symbol=BTC/USDT")
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"].startswith("text/csv")
-    assert response["Content-Disposition"].startswith('attachment; filename="events-') and ".csv" in response["Content-Disposition"]
+    assert (
+        response["Content-Disposition"].startswith('attachment; filename="events-')
+        and ".csv" in response["Content-Disposition"]
+    )
     rows = list(csv.DictReader(io.StringIO(body(response))))
     assert [r["message"] for r in rows] == ["order rejected, code -2010", "webhook accepted"]
     assert rows[0]["severity"] == "error" and rows[0]["category"] == "order" and rows[0]["timeframe"] == "15"
@@ -51,7 +60,9 @@ def test_csv_export_streams_the_filtered_rows(operator_client: Client, events: l
 
 def test_json_export_is_one_valid_array(operator_client: Client, events: list[Event]) -> None:
     response = operator_client.get("/logs/export.json?kind=warning&kind=error")
-    assert isinstance(response, StreamingHttpResponse) and response["Content-Type"].startswith("application/json")
+    assert isinstance(response, StreamingHttpResponse) and response["Content-Type"].startswith(
+        "application/json"
+    )
     data = json.loads(body(response))
     assert [row["message"] for row in data] == ["order rejected, code -2010", "rules stale"]
     assert set(data[0]) == set(logs.EXPORT_FIELDS)
@@ -77,7 +88,8 @@ def test_export_filters_by_date_range(operator_client: Client, events: list[Even
 
 def test_a_large_export_is_sent_in_batches(operator_client: Client) -> None:
     Event.objects.bulk_create(
-        Event(created_at=T0, category="order", severity="info", message=f"fill {i}") for i in range(BATCH * 2 + 7)
+        Event(created_at=T0, category="order", severity="info", message=f"fill {i}")
+        for i in range(BATCH * 2 + 7)
     )
     response = operator_client.get("/logs/export.csv")
     chunks = list(response.streaming_content)

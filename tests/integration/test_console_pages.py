@@ -14,13 +14,8 @@ from tests.factories import T0, PositionGroupFactory, TradeFactory
 from trading import config_service
 from trading.models import EngineState, Event, PositionGroup
 
-from .test_console_fixtures import (  # noqa: F401 - fixtures
-    _fresh_config,
-    admin_client,
-    admin_user,
-    body,
-    book,
-)
+from .test_console_fixtures import *  # noqa: F403 - the shared console fixtures
+from .test_console_fixtures import body
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +25,9 @@ def _text(html: str) -> str:
 
 
 def test_dashboard_shows_pool_queue_pnl_and_engine(admin_client: Client, book: dict[str, Any]) -> None:
-    TradeFactory(group=book["group"], realized_pnl=Decimal("12.5"), qty=Decimal("0.01"), entry_price=Decimal("43000"))
+    TradeFactory(
+        group=book["group"], realized_pnl=Decimal("12.5"), qty=Decimal("0.01"), entry_price=Decimal("43000")
+    )
     EngineState.objects.update_or_create(pk=1, defaults={"status": "paused", "paused": True})
     text = _text(body(admin_client.get("/")))
     assert "Active groups 1" in text
@@ -44,7 +41,9 @@ def test_dashboard_shows_pool_queue_pnl_and_engine(admin_client: Client, book: d
 
 
 def test_dashboard_banner_offers_resume_when_paused(admin_client: Client) -> None:
-    EngineState.objects.update_or_create(pk=1, defaults={"paused": True, "status": "paused", "heartbeat_at": T0})
+    EngineState.objects.update_or_create(
+        pk=1, defaults={"paused": True, "status": "paused", "heartbeat_at": T0}
+    )
     html = body(admin_client.get("/"))
     assert 'hx-post="/engine/resume/"' in html and 'hx-post="/engine/pause/"' not in html
 
@@ -112,23 +111,29 @@ def test_risk_page_shows_loss_timer_and_the_inactive_plan(admin_client: Client, 
     assert "risk engine not active yet" in text.lower()
     assert 'data-testid="risk-inactive"' in html
     assert "-1.10 %" in text and "-$1.10" in text
-    assert "blocked" in text and 'hx-post="/risk/%d/unblock/"' % book["group"].pk in html
+    assert "blocked" in text and f'hx-post="/risk/{book["group"].pk}/unblock/"' in html
     assert "data-countdown" in html  # the wait timer counts down in the browser
 
 
 def test_queue_page_ranks_entries(admin_client: Client, book: dict[str, Any]) -> None:
     text = _text(body(admin_client.get("/queue/")))
-    assert "ETH/USDT 60" in text and "pool_full" not in text and "poolfull" in text.replace(" ", "")
+    assert "ETH/USDT 60" in text and "pool full" in text
     assert "$1.20" in text  # expected profit
 
 
-def test_status_page_shows_accounts_engine_and_webhooks(admin_client: Client, book: dict[str, Any], settings: Any) -> None:
+def test_status_page_shows_accounts_engine_and_webhooks(
+    admin_client: Client, book: dict[str, Any], settings: Any
+) -> None:
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
     Event.objects.create(created_at=now, category="webhook", severity="info", message="webhook accepted")
-    Event.objects.create(created_at=now, category="webhook", severity="warning", message="webhook rejected (401)")
-    Event.objects.create(created_at=now - timedelta(days=2), category="webhook", severity="info", message="old")
+    Event.objects.create(
+        created_at=now, category="webhook", severity="warning", message="webhook rejected (401)"
+    )
+    Event.objects.create(
+        created_at=now - timedelta(days=2), category="webhook", severity="info", message="old"
+    )
     text = _text(body(admin_client.get("/status/")))
     assert "Webhooks, last 24 h 2 1 rejected" in text
     assert "paper" in text and "Connected (built-in paper)" in text
@@ -148,3 +153,57 @@ def test_logs_page_filters_by_kind_and_search(admin_client: Client, book: dict[s
 def test_the_configured_pool_size_is_shown(admin_client: Client, book: dict[str, Any]) -> None:
     config_service.update({"execution_pool": {"max_open_groups": 3}}, source="test")
     assert "Pool usage 1 / 3" in _text(body(admin_client.get("/")))
+
+
+def test_risk_page_and_dashboard_show_the_engines_plan(admin_client: Client, book: dict[str, Any]) -> None:
+    from risk.models import RiskEngineState
+
+    group = book["group"]
+    winner = PositionGroupFactory(symbol="ETH/USDT", timeframe="60")
+    report = {
+        "evaluated_at": "2026-01-01T00:00:00+00:00",
+        "groups": [
+            {"group_id": group.pk, "eligible": True, "reasons": []},
+            {"group_id": winner.pk, "eligible": False, "reasons": ["1 of 5 pyramids received"]},
+        ],
+        "offsets": {"count": 1, "total_usd": "25.5"},
+        "plan": {
+            "action": "close",
+            "reason": "loser covered by 1 winner",
+            "required_usd": "1.1",
+            "covered_usd": "1.3",
+            "net_usd": "0.2",
+            "loser": {
+                "group_id": group.pk,
+                "fraction": "1",
+                "full_close": True,
+                "qty": "0.00232",
+                "usd": "-1.1",
+            },
+            "winners": [
+                {"group_id": winner.pk, "fraction": "0.1", "full_close": False, "qty": "0.01", "usd": "1.3"}
+            ],
+        },
+    }
+    RiskEngineState.objects.create(pk=1, status="active", reason="risk action #7: executed", report=report)
+    text = _text(body(admin_client.get("/risk/")))
+    assert "risk engine not active yet" not in text.lower()
+    assert f"Loser BTC/USDT 15 #{group.pk} · full close · -$1.10" in text
+    assert f"ETH/USDT 60 #{winner.pk} · partial, qty 0.01 · +$1.30" in text
+    assert "Net +$0.20" in text and "eligible loser" in text and "1 of 5 pyramids received" in text
+    assert "available winning offsets 1 ($25.50)" in text
+    assert "Active" in _text(body(admin_client.get("/")))
+
+
+def test_exchange_credentials_are_never_rendered(admin_client: Client) -> None:
+    from exchanges.models import ExchangeAccount, Venue
+
+    ExchangeAccount.objects.create(
+        label="binance-main",
+        venue=Venue.BINANCE,
+        api_key="AKIA-very-secret-key",
+        api_secret="s3cr3t-value-xyz",
+    )
+    html = body(admin_client.get("/status/"))
+    assert "binance-main" in html and "API key set (hidden)" in html
+    assert "AKIA-very-secret-key" not in html and "s3cr3t-value-xyz" not in html

@@ -90,6 +90,8 @@ def test_exit_while_a_tp_close_is_in_flight_never_closes_that_quantity_twice(dri
     )
     driver.webhook(intent="exit", side=None, price="42999", trade_id="x")
     driver.tick()
+    engine.ctx.clock.advance(seconds=2)  # past the back-off after the lost request
+    driver.tick()
 
     group = group_of()
     tp_order = Order.objects.get(purpose="tp")

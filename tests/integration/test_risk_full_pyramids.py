@@ -12,9 +12,8 @@ from .test_risk_world import (
     BTC_PRICES,
     D,
     api,
-    buy,
     btc_pyramids,
-    group,
+    buy,
     next_cycle,
     one_level_ladder,
     risk_report,
@@ -65,7 +64,11 @@ def test_with_require_full_pyramids_off_four_pyramids_are_enough(driver, clock):
     next_cycle(driver, clock)
 
     action = RiskAction.objects.get()
-    assert (action.loser_group_id, action.action, action.required_usd) == (btc.pk, "close", -FOUR_PYRAMIDS_LOSS)
+    assert (action.loser_group_id, action.action, action.required_usd) == (
+        btc.pk,
+        "close",
+        -FOUR_PYRAMIDS_LOSS,
+    )
     btc.refresh_from_db()
     assert btc.status == "closed"
 

@@ -64,7 +64,9 @@ def test_the_loss_threshold_comes_from_the_config(driver, clock):
 
     next_cycle(driver, clock)
 
-    assert row(risk_report(api()), group("BTC/USDT"))["reasons"] == ["loss -12.19 % is above the threshold -15 %"]
+    assert row(risk_report(api()), group("BTC/USDT"))["reasons"] == [
+        "loss -12.19 % is above the threshold -15 %"
+    ]
     assert not Order.objects.filter(purpose="risk").exists()
 
 

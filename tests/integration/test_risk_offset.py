@@ -20,8 +20,8 @@ from .test_risk_world import (
     D,
     api,
     book,
-    buy,
     btc_pyramids,
+    buy,
     group,
     next_cycle,
     one_level_ladder,
@@ -143,7 +143,10 @@ def test_worked_example_loser_and_the_80_close_in_full_80_percent_of_the_50_the_
         "SOL/USDT": D("39.5596"),  # 40 − 0.4404
     }
     assert open_qtys(sol) == [D("1")]
-    assert (ltc.legs.get().open_qty, Order.objects.filter(group=ltc, purpose="risk").exists()) == (D("5"), False)
+    assert (ltc.legs.get().open_qty, Order.objects.filter(group=ltc, purpose="risk").exists()) == (
+        D("5"),
+        False,
+    )
     for grp, status in ((btc, "closed"), (eth, "closed"), (sol, "active"), (ltc, "active")):
         grp.refresh_from_db()
         assert grp.status == status, grp

@@ -68,7 +68,11 @@ def test_block_exempts_the_loser_until_unblocked(driver, clock):
 
     assert not RiskAction.objects.exists()
     shown = row(risk_report(client), btc)
-    assert (shown["blocked"], shown["eligible"], shown["reasons"]) == (True, False, ["blocked by the operator"])
+    assert (shown["blocked"], shown["eligible"], shown["reasons"]) == (
+        True,
+        False,
+        ["blocked by the operator"],
+    )
     assert risk_report(client)["plan"]["reason"] == "no eligible loser"
 
     unblock = post(client, f"/api/v1/risk/groups/{btc.pk}/unblock")

@@ -14,6 +14,7 @@ import pytest
 
 from exchanges.core.adapter import TemporaryError
 from risk.models import RiskAction
+from trading.core.clientid import Purpose
 from trading.models import Event, LegState, Signal, SignalStatus
 
 from ..conftest import configure
@@ -21,12 +22,12 @@ from .test_risk_world import (
     BTC_PRICES,
     TWO_LEVELS,
     api,
-    buy,
     btc_pyramids,
-    group,
+    buy,
     install_scripted_venue,
     next_cycle,
     one_level_ladder,
+    order_is,
     risk_report,
     row,
     state,
@@ -99,7 +100,7 @@ def test_after_all_dca_submitted_waits_for_the_last_dca_order_to_be_accepted(dri
     )
     venue = install_scripted_venue(engine)
     # The exchange does not answer for the fifth pyramid's DCA1 until it is healed.
-    venue.fail(lambda r: r.symbol == "BTC/USDT" and "p4l1d" in r.client_order_id, TemporaryError("timeout"))
+    venue.fail(order_is("BTC/USDT", Purpose.DCA, pyramid=4, leg=1), TemporaryError("timeout"))
     buy(driver, "ETHUSDT", "2000")
     btc = btc_pyramids(driver)
     driver.price("BTCUSDT", "38700")  # −5.7 %; the fifth DCA1 (38610) would rest, not fill

@@ -27,6 +27,7 @@ from django.test import Client
 from exchanges.core.adapter import OrderReport, OrderRequest
 from risk.models import RiskEngineState
 from tests.factories import ApiTokenFactory
+from trading.core.clientid import Purpose, parse_client_order_id
 from trading.models import Command, Event, PositionGroup
 
 from ..conftest import configure
@@ -49,7 +50,7 @@ BTC_LOSS_AT_36000 = D("-121.81922")
 
 
 def one_level_ladder(**risk: Any) -> None:
-    """One leg per pyramid, TP far away; the risk engine's wait timer off unless a test sets it."""
+    """One leg per pyramid, TP far away; the post-full wait 0 minutes unless a test sets it."""
     configure(grid_strategy={"dca_levels": ONE_LEVEL}, risk_engine={"post_full_wait_minutes": 0, **risk})
 
 
@@ -83,6 +84,17 @@ def book(driver, *, btc: str = "36000", eth: str | None = "2400", sol: str | Non
         driver.price("SOLUSDT", sol)
 
 
+def two_losers(driver) -> None:
+    """BTC at −12.19 % (−121.82 USD) and LTC at −15.1 % (−75.5 USD), against ETH +99.5 and SOL +149.5.
+
+    LTC: five pyramids of 100 USDT at 100 = 5 LTC for 500, fees 0.5; at 85: 425 − 500.5 = −75.5.
+    """
+    book(driver, sol="130")
+    for n in range(5):
+        buy(driver, "LTCUSDT", "100", size="100", trade_id=f"ltc{n}")
+    driver.price("LTCUSDT", "85")
+
+
 def next_cycle(driver, clock, seconds: float = 10):
     """Let `evaluate_interval_sec` (10 s by default) pass and tick once: one scheduled risk cycle."""
     clock.advance(seconds=seconds)
@@ -106,7 +118,9 @@ def state() -> RiskEngineState:
 
 
 def risk_events() -> list[str]:
-    return list(Event.objects.filter(category=Event.Category.RISK).order_by("id").values_list("message", flat=True))
+    return list(
+        Event.objects.filter(category=Event.Category.RISK).order_by("id").values_list("message", flat=True)
+    )
 
 
 def api(*, readonly: bool = False) -> Client:
@@ -128,13 +142,31 @@ def post(client: Client, path: str, body: dict[str, Any] | None = None) -> Comma
     """POST a risk control; it must answer 202 with exactly one pending command."""
     before = set(Command.objects.values_list("pk", flat=True))
     if body is None:
-        response = client.post(path)
+        response = client.generic("POST", path)  # a bare POST: no body, no content type
     else:
         response = client.post(path, body, content_type="application/json")
     assert response.status_code == 202, response.content
     [command] = Command.objects.exclude(pk__in=before)
     assert response.json() == {"command_id": command.pk, "status": "pending"}
     return command
+
+
+def order_is(
+    symbol: str, purpose: Purpose, *, pyramid: int | None = None, leg: int | None = None
+) -> Callable[[OrderRequest], bool]:
+    """Matches the requests for `symbol` with that purpose (and pyramid and leg, when given)."""
+
+    def match(request: OrderRequest) -> bool:
+        parsed = parse_client_order_id(request.client_order_id)
+        return (
+            request.symbol == symbol
+            and parsed is not None
+            and parsed.purpose is purpose
+            and (pyramid is None or parsed.pyramid == pyramid)
+            and (leg is None or parsed.leg == leg)
+        )
+
+    return match
 
 
 class ScriptedVenue:

@@ -6,10 +6,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from exchanges.core.adapter import ExchangeAdapter
 from exchanges.models import ExchangeAccount
+from exchanges.ratelimit import OrderRateLimiter
 from exchanges.registry import build_adapter
 
 from .. import config_service
@@ -36,8 +36,10 @@ class EngineContext:
     cfg: EngineConfig = field(default_factory=config_service.current)
     namespace: str = ""
     _adapters: dict[int, ExchangeAdapter] = field(default_factory=dict)
-    # Derived, not state: the last price each symbol was evaluated at, to skip unchanged sweeps.
-    evaluated_prices: dict[tuple[int, str], Decimal] = field(default_factory=dict)
+    # Derived, not state: per-account order-rate limiters and back-off pauses (rebuilt on restart).
+    limiters: dict[int, OrderRateLimiter | None] = field(default_factory=dict)
+    paused_until: dict[int, datetime] = field(default_factory=dict)
+    _health_written: dict[int, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.namespace:
@@ -53,7 +55,33 @@ class EngineContext:
             return False
         self.cfg = cfg
         self._adapters.clear()  # fees / partial-fill settings may have changed
+        self.limiters.clear()
         return True
+
+    def limiter(self, account: ExchangeAccount) -> OrderRateLimiter | None:
+        """The account's order-rate limiter; None for venues without limits (paper)."""
+        if account.pk not in self.limiters:
+            limits = getattr(self.adapter(account), "order_rate_limits", None)
+            limiter = None
+            if limits is not None:
+                rate, burst = limits()
+                if account.rate_limit_mode == "conservative":
+                    rate, burst = rate / 2, max(1.0, burst / 2)
+                limiter = OrderRateLimiter(rate, burst, clock=self.clock)
+            self.limiters[account.pk] = limiter
+        return self.limiters[account.pk]
+
+    def note_ok(self, account_id: int) -> None:
+        """Connection health for the status page, written at most every few seconds."""
+        now = self.now()
+        last = self._health_written.get(account_id)
+        if last is None or (now - last).total_seconds() >= 5:
+            self._health_written[account_id] = now
+            ExchangeAccount.objects.filter(pk=account_id).update(last_ok_at=now, last_error="")
+
+    def note_error(self, account_id: int, error: Exception) -> None:
+        self._health_written.pop(account_id, None)
+        ExchangeAccount.objects.filter(pk=account_id).update(last_error=f"{type(error).__name__}: {error}"[:500])
 
     def adapter(self, account: ExchangeAccount) -> ExchangeAdapter:
         adapter = self._adapters.get(account.pk)

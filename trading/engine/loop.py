@@ -12,7 +12,7 @@ from risk.engine import cycle  # the risk app plugs into the loop here
 
 from .. import config_service, events
 from ..models import EngineState, Event
-from . import commands, intake, markets, orders, promotion, queueing, takeprofit
+from . import commands, dispatch, intake, markets, orders, promotion, queueing, takeprofit
 from .context import EngineContext, engine_state
 from .lock import EngineLock, owner_label
 
@@ -77,6 +77,7 @@ class Engine:
         paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
         if not paused:
             report.signals = intake.apply_pending(ctx)
+        dispatch.dispatch(ctx)  # orders still waiting for rate-limit room
         if self._sync_due():
             report.orders_synced = orders.sync_live_orders(ctx)
             report.take_profits = takeprofit.sweep(ctx)

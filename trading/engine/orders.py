@@ -7,6 +7,8 @@ out or the process dies, the next sync looks the order up by its client id and o
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -15,14 +17,15 @@ from exchanges.core.adapter import (
     AuthenticationError,
     ExchangeError,
     InsufficientFunds,
-    InvalidOrder,
     OrderReport,
     OrderRequest,
     OrderStatus,
     OrderType,
+    RateLimited,
     TemporaryError,
 )
 from exchanges.models import ExchangeAccount
+from exchanges.retry import RetryBudgetExceeded, RetryPolicy
 
 from .. import events
 from ..core.clientid import Purpose, client_order_id
@@ -106,9 +109,17 @@ def preflight(order: Order, rules: MarketRules, reference_price: Decimal) -> boo
 
 
 def submit(ctx: EngineContext, order: Order) -> Order:
-    """Send the order once; on a temporary failure leave it SUBMITTING for the next sync."""
+    """Send the order once; on a temporary failure leave it SUBMITTING for the next sync.
+
+    The SUBMITTING row is committed before the request leaves, so a crash mid-request is
+    recovered by looking the order up by its client id, never by sending blindly.
+    """
     account = ExchangeAccount.objects.get(pk=order.account_id)
-    adapter = ctx.adapter(account)
+    order.state = OrderState.SUBMITTING
+    order.sends += 1
+    order.retry_at = None
+    order.updated_at = ctx.now()
+    order.save(update_fields=["state", "sends", "retry_at", "updated_at"])
     request = OrderRequest(
         client_order_id=order.client_order_id,
         symbol=order.symbol,
@@ -119,16 +130,16 @@ def submit(ctx: EngineContext, order: Order) -> Order:
         reduce_only=order.purpose not in (Purpose.ENTRY.value, Purpose.DCA.value),
     )
     try:
-        report = adapter.create_order(request)
+        report = ctx.adapter(account).create_order(request)
     except TemporaryError as exc:
-        _note_error(order, f"temporary: {exc}")
+        ctx.note_error(account.pk, exc)
+        _back_off(ctx, order, exc)
         return order
-    except (InvalidOrder, InsufficientFunds, AuthenticationError) as exc:
+    except ExchangeError as exc:  # InvalidOrder, InsufficientFunds, AuthenticationError, ...
+        ctx.note_error(account.pk, exc)
         _reject(ctx, order, account, exc)
         return order
-    except ExchangeError as exc:
-        _reject(ctx, order, account, exc)
-        return order
+    ctx.note_ok(account.pk)
     events.record(
         events.Category.ORDER,
         f"{order.purpose} order {order.client_order_id} accepted: {order.side} {fmt(order.qty)} {order.symbol}"
@@ -141,12 +152,30 @@ def submit(ctx: EngineContext, order: Order) -> Order:
     return order
 
 
-def _note_error(order: Order, message: str) -> None:
-    order.error = message[:500]
-    order.save(update_fields=["error"])
+_RETRY = RetryPolicy()
+
+
+def _back_off(ctx: EngineContext, order: Order, exc: TemporaryError) -> None:
+    """Wait (with jitter) before looking the order up and re-sending; a 429/418 pauses the account.
+
+    The first look-up after a plain timeout happens at the next order sync (a lost answer is the
+    common case, and the order may already be working); repeated failures back off exponentially.
+    """
+    try:
+        first_timeout = order.sends <= 1 and not isinstance(exc, RateLimited)
+        delay = 0.0 if first_timeout else _RETRY.delay(max(order.sends - 1, 1), exc, random.random)
+    except RetryBudgetExceeded as ban:  # e.g. a 418 IP ban: wait it out, never hammer
+        delay = ban.retry_after_sec or _RETRY.max_delay_sec
+    order.error = f"temporary: {exc}"[:500]
+    order.retry_at = ctx.now() + timedelta(seconds=delay)
+    order.save(update_fields=["error", "retry_at"])
+    if isinstance(exc, RateLimited):
+        pause = max(delay, exc.retry_after_sec or 0)
+        ctx.paused_until[order.account_id] = ctx.now() + timedelta(seconds=pause)
     events.record(
         events.Category.ORDER,
-        f"order {order.client_order_id} not confirmed ({message}); will look it up before re-sending",
+        f"order {order.client_order_id} not confirmed ({exc}); looking it up by client id"
+        f" {'at the next sync' if not delay else f'in {delay:.1f} s'} before re-sending",
         severity=events.Severity.WARNING,
         symbol=order.symbol,
         group_id=order.group_id,
@@ -193,12 +222,20 @@ def apply_report(ctx: EngineContext, order: Order, report: OrderReport) -> None:
 
 
 def cancel(ctx: EngineContext, order: Order) -> None:
+    if order.state == OrderState.QUEUED:
+        # Never sent: nothing to ask the exchange.
+        order.state = OrderState.CANCELLED
+        order.updated_at = ctx.now()
+        order.save(update_fields=["state", "updated_at"])
+        fills.order_finished(ctx, order)
+        return
     account = ExchangeAccount.objects.get(pk=order.account_id)
     order.state = OrderState.CANCELLING
     order.save(update_fields=["state"])
     try:
         report = ctx.adapter(account).cancel_order(order.client_order_id, order.symbol)
     except ExchangeError as exc:
+        ctx.note_error(account.pk, exc)
         events.record(
             events.Category.ORDER,
             f"cancel of {order.client_order_id} not confirmed: {exc}",
@@ -212,7 +249,7 @@ def cancel(ctx: EngineContext, order: Order) -> None:
 
 def sync_live_orders(ctx: EngineContext, symbol: str | None = None) -> int:
     """Poll every live order (optionally of one symbol); adopt fills; re-send lost submissions."""
-    qs = Order.objects.filter(state__in=LIVE_ORDER_STATES).select_related("account")
+    qs = Order.objects.filter(state__in=LIVE_ORDER_STATES).exclude(state=OrderState.QUEUED).select_related("account")
     if symbol is not None:
         qs = qs.filter(symbol=symbol)
     changed = 0
@@ -222,13 +259,16 @@ def sync_live_orders(ctx: EngineContext, symbol: str | None = None) -> int:
 
 
 def sync_one(ctx: EngineContext, order: Order) -> int:
-    adapter = ctx.adapter(order.account)
+    if order.retry_at is not None and order.retry_at > ctx.now():
+        return 0  # backing off after a temporary failure
     try:
-        report = adapter.fetch_order(order.client_order_id, order.symbol)
+        report = ctx.adapter(order.account).fetch_order(order.client_order_id, order.symbol)
     except ExchangeError as exc:
+        ctx.note_error(order.account_id, exc)
         order.error = f"sync: {exc}"[:500]
         order.save(update_fields=["error"])
         return 0
+    ctx.note_ok(order.account_id)
     if report is None:
         if order.state == OrderState.SUBMITTING:
             # The exchange never saw it: sending again with the same client id is safe.

@@ -18,7 +18,7 @@ from ..core.precision import floor_qty
 from ..core.sizing import PyramidSize
 from ..core.types import MarketRules, Side
 from ..models import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid, Signal
-from . import fills, orders
+from . import dispatch, fills, orders
 from .context import EngineContext
 
 
@@ -139,11 +139,11 @@ def place_pyramid_orders(
             qty=leg.qty,
             price=price,
         )
-        if orders.preflight(order, rules, price):
-            orders.submit(ctx, order)
-        else:
+        if not orders.preflight(order, rules, price):
             leg.state = LegState.CANCELLED
             leg.save(update_fields=["state", "updated_at"])
+    # The whole ladder is queued first, then leaves within the account's rate limits.
+    dispatch.dispatch(ctx, {group.account_id})
     fills.refresh_group(ctx, group)
 
 
@@ -183,7 +183,7 @@ def close_legs(
     reference = last_price(ctx, group)
     if rules is not None and reference is not None and not orders.preflight(order, rules, reference):
         return False
-    orders.submit(ctx, order)
+    dispatch.dispatch(ctx, {group.account_id})
     return True
 
 

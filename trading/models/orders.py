@@ -8,6 +8,8 @@ from .fields import money_field, price_field, qty_field
 
 
 class OrderState(models.TextChoices):
+    # Waiting in the account's order queue (rate limits; closes go first). Never sent yet.
+    QUEUED = "queued", "Queued"
     # Written (committed) BEFORE the request goes out: after a crash, a SUBMITTING order is
     # looked up by its client id before anything is re-sent.
     SUBMITTING = "submitting", "Submitting"
@@ -47,9 +49,11 @@ class Order(models.Model):
     # For close orders: how much of each leg this order closes ({leg_id: qty}), so a fill can be
     # booked against the right legs.
     allocations = models.JSONField(default=dict, blank=True)
-    state = models.CharField(max_length=20, choices=OrderState.choices, default=OrderState.SUBMITTING)
+    state = models.CharField(max_length=20, choices=OrderState.choices, default=OrderState.QUEUED)
     exchange_order_id = models.CharField(max_length=80, blank=True)
     attempt = models.PositiveSmallIntegerField(default=0)
+    sends = models.PositiveSmallIntegerField(default=0)  # requests made (retries after timeouts)
+    retry_at = models.DateTimeField(null=True, blank=True)  # backoff after a temporary failure
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

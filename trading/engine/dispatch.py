@@ -1,0 +1,67 @@
+"""The per-account order queue: send waiting orders within the venue's rate limits, closes first.
+
+A pyramid's 7-leg ladder, or ten groups entering at once, is a burst of dozens of orders, and
+bursts are what get accounts banned. Orders are created QUEUED and leave here in priority order:
+exits, take-profits and risk closes ahead of new entries and DCA legs.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Case, IntegerField, Value, When
+
+from exchanges.core.adapter import ExchangeError
+from exchanges.models import ExchangeAccount
+
+from ..core.clientid import Purpose
+from ..models import Order, OrderState
+from . import orders
+from .context import EngineContext
+
+# Lower goes first.
+PRIORITY = {
+    Purpose.EXIT.value: 0,
+    Purpose.RISK.value: 0,
+    Purpose.MANUAL.value: 0,
+    Purpose.REVERSE.value: 0,
+    Purpose.TP_GROUP.value: 1,
+    Purpose.TP_LEG.value: 1,
+    Purpose.REDUCE.value: 1,
+    Purpose.ENTRY.value: 2,
+    Purpose.DCA.value: 3,
+}
+
+
+def _queued(account_id: int):
+    rank = Case(
+        *[When(purpose=purpose, then=Value(level)) for purpose, level in PRIORITY.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    return Order.objects.filter(account_id=account_id, state=OrderState.QUEUED).annotate(rank=rank).order_by(
+        "rank", "id"
+    )
+
+
+def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
+    """Send what the limits allow now; the rest waits for the next tick. Returns orders sent."""
+    accounts = ExchangeAccount.objects.filter(orders__state=OrderState.QUEUED).distinct()
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=account_ids)
+    sent = 0
+    for account in accounts:
+        paused = ctx.paused_until.get(account.pk)
+        if paused is not None and paused > ctx.now():
+            continue
+        try:
+            limiter = ctx.limiter(account)
+        except ExchangeError as exc:
+            ctx.note_error(account.pk, exc)
+            continue
+        for order in _queued(account.pk):
+            if limiter is not None and not limiter.try_acquire():
+                break
+            orders.submit(ctx, order)
+            sent += 1
+        if limiter is not None:
+            ExchangeAccount.objects.filter(pk=account.pk).update(rate_limit_headroom=round(limiter.headroom, 2))
+    return sent
