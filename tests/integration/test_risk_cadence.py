@@ -62,7 +62,7 @@ def test_one_action_per_cycle_the_worst_percent_first_then_the_next_loser(driver
 
 
 # Ten legs of about 100 USDT: DCA0s 0.00232 @ 43000 … 0.00256 @ 39000, DCA1s 0.00234 @ 42570 …
-# 0.00259 @ 38610: 0.0245 BTC for 998.2391, fees 0.9982391. At 36000: 882 − 999.2373391.
+# 0.00259 @ 38610: 0.0245 BTC for 998.2391, fees 0.9982391. At 36000: 882 − 998.2391 − 0.9982391.
 TWO_LEVEL_LOSS_AT_36000 = D("-117.2373391")
 
 

@@ -22,6 +22,8 @@ api = NinjaAPI(
 for module in (routes_system, routes_groups, routes_queue, routes_signals, routes_paper, routes_commands):
     api.add_router("", module.router)
 
-from risk.api import router as risk_router  # noqa: E402 - the risk app plugs its routes in here
+from exchanges.api import router as exchanges_router  # noqa: E402 - other apps plug their routes in here
+from risk.api import router as risk_router  # noqa: E402
 
 api.add_router("", risk_router)
+api.add_router("", exchanges_router)

@@ -12,7 +12,7 @@ from risk.engine import cycle  # the risk app plugs into the loop here
 
 from .. import config_service, events
 from ..models import EngineState, Event
-from . import commands, dispatch, intake, markets, orders, promotion, queueing, takeprofit
+from . import commands, dispatch, intake, markets, orders, promotion, queueing, reconcile, takeprofit
 from .context import EngineContext, engine_state
 from .lock import EngineLock, owner_label
 
@@ -61,7 +61,7 @@ class Engine:
 
     def reconcile(self) -> int:
         """Resume from the database: look every live order up on its exchange and adopt what changed."""
-        changed = orders.sync_live_orders(self.ctx)
+        changed = reconcile.reconcile(self.ctx)
         if changed:
             events.record(
                 events.Category.ENGINE, f"reconciled {changed} order(s) with the exchange", now=self.ctx.now()
