@@ -259,13 +259,15 @@ class CpuMeter:
         return f"{self.client:.2f} / {self.server:.2f} / {self.other:.2f}"
 
 
-def wait_until_quiet(server_pid: int | None, max_wait: float, threshold: float = 0.3) -> float:
-    """Wait (at most max_wait s) until other processes use < threshold cores over 2 s; return that load."""
+def wait_until_quiet(server_pid: int | None, max_wait: float, threshold: float = 0.3) -> CpuMeter:
+    """Wait (at most max_wait s) until other processes use < threshold cores over 2 s.
+
+    Returns the last 2 s sample, which also tells what the idle server itself used.
+    """
     deadline = time.monotonic() + max_wait
-    other = float("nan")
     while True:
         meter = CpuMeter(server_pid)
         time.sleep(2)
-        other = meter.stop().other
-        if other < threshold or time.monotonic() >= deadline:
-            return other
+        meter.stop()
+        if meter.other < threshold or time.monotonic() >= deadline:
+            return meter

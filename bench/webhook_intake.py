@@ -46,7 +46,7 @@ class Phase:
     max_send_lag: float = 0.0
     wall: float = 0.0  # first scheduled send to last answer
     cpu: CpuMeter | None = None
-    quiet_before: float = float("nan")  # other processes' cores just before the phase
+    before: CpuMeter | None = None  # 2 s just before the phase: idle server and other processes
 
     @property
     def answered(self) -> int:
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                 "client": args.client,
             }
             phase = asyncio.run(open_loop(url, rate, args.seconds, bodies, **kw))
-            phase.cpu, phase.quiet_before = meter.stop(), quiet
+            phase.cpu, phase.before = meter.stop(), quiet
             return phase
 
         for rate in args.rates:
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 "statuses",
                 "max send lag ms",
                 "CPU cores client / server / others",
-                "others before",
+                "before: idle server / others",
             ],
             [
                 [
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                     ", ".join(f"{k}: {v}" for k, v in sorted(p.statuses.items())),
                     ms(p.max_send_lag),
                     str(p.cpu),
-                    f"{p.quiet_before:.2f}",
+                    f"{p.before.server:.2f} / {p.before.other:.2f}" if p.before else "n/a",
                 ]
                 for p in phases
             ],

@@ -3,6 +3,8 @@
 `LOGIN_RATE_LIMIT_ATTEMPTS` failures for one username from one address, or
 `LOGIN_RATE_LIMIT_IP_ATTEMPTS` from one address, within `LOGIN_RATE_LIMIT_WINDOW_SEC` lock further
 attempts out until the window passes. A successful login clears the pair's count.
+Counts live in Django's cache: the default in-process cache suits the single-process `run`; give
+several web processes a shared cache (`CACHES`, e.g. Redis) so they count together.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from risk.engine.cycle import realised_usd
@@ -87,9 +87,10 @@ class RunIn(Schema):
 
 
 @router.post("/risk/run", response=ACCEPTED)
-def run_now(request: HttpRequest, body: RunIn | None = None) -> Status[dict]:
-    """Run one cycle now, ignoring the interval but not the rules; `force` also ignores the timer."""
-    return enqueue(request, "risk_run", {"force": bool(body and body.force)})
+def run_now(request: HttpRequest, body: RunIn | None = None, force: bool = Query(False)) -> Status[dict]:
+    """Run one cycle now, ignoring the interval but not the rules; `force` (query `?force=true` or
+    JSON body) also ignores the timer."""
+    return enqueue(request, "risk_run", {"force": bool(force or (body and body.force))})
 
 
 def _group_command(request: HttpRequest, group_id: int, kind: str) -> Status[dict]:

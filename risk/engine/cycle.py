@@ -80,6 +80,7 @@ def projected_plan(ctx: EngineContext, *, force: bool = False) -> RiskPlan:
 def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interval") -> RiskAction | None:
     """Evaluate, plan and execute at most one risk action."""
     now = ctx.now()
+    ctx.last_risk_at, ctx.fills_since_risk = now, 0  # Run Now also restarts the interval
     state = risk_state()
     state.last_evaluated_at = now
     if not ctx.cfg.risk_engine.enabled:
@@ -115,6 +116,7 @@ def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interv
 
 
 def block(ctx: EngineContext, reason: str) -> None:
+    ctx.last_risk_at, ctx.fills_since_risk = ctx.now(), 0
     state = risk_state()
     state.last_evaluated_at = ctx.now()
     _set_state(state, RiskEngineState.Status.BLOCKED, reason)
@@ -169,7 +171,25 @@ def execute(ctx: EngineContext, plan: RiskPlan, forced: bool) -> RiskAction:
     """Send every close of the plan; record what did and did not execute — never silently."""
     assert plan.loser is not None
     closes = [_execute_close(ctx, plan.loser, "loser")]
-    closes += [_execute_close(ctx, winner, "winner") for winner in plan.winners]
+    if closes[0]["sent"]:
+        closes += [_execute_close(ctx, winner, "winner") for winner in plan.winners]
+    else:
+        # Without the loser's close there is nothing to offset: realising the winners would only
+        # change their positions. Report every winner as not executed and try again next cycle.
+        closes += [
+            {
+                "group_id": w.group_id,
+                "role": "winner",
+                "fraction": str(w.fraction),
+                "full_close": w.full_close,
+                "qty": str(w.qty),
+                "planned_usd": str(w.usd),
+                "order": "",
+                "sent": False,
+                "error": "not sent: the loser's close failed",
+            }
+            for w in plan.winners
+        ]
     sent = [c for c in closes if c["sent"]]
     outcome = (
         RiskAction.Outcome.EXECUTED

@@ -147,7 +147,9 @@ def engine() -> Iterator[Engine]:
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
     }
-    env.update(ENGINE_DATA_DIR=str(data_dir / "data"), PYTHONUNBUFFERED="1", DJANGO_ALLOW_ASYNC_UNSAFE="true")
+    # The test process never touches Django itself, so DJANGO_ALLOW_ASYNC_UNSAFE is not needed
+    # (and the server keeps Django's async-safety checks on).
+    env.update(ENGINE_DATA_DIR=str(data_dir / "data"), PYTHONUNBUFFERED="1")
     log_path = data_dir / "run.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(

@@ -70,7 +70,11 @@ def running_engine(tmp_path):
         wait_for(healthy, timeout=60, what="manage.py run to answer")
         token = subprocess.run(
             [sys.executable, "manage.py", "create_api_token", "e2e", "--create-user"],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         secret = json.loads((tmp_path / "data" / "config.json").read_text())["security"]["webhook_secret"]
         yield base, token, secret, proc
@@ -109,7 +113,9 @@ def test_webhook_to_fill_to_take_profit_to_exit_over_http(running_engine):
     assert call("GET", f"{base}/api/v1/pool", token=token)[1]["used"] == 1
 
     # The price falls through DCA1 (42785), then rises to its 0.5 % take-profit.
-    assert call("POST", f"{base}/api/v1/paper/prices", {"symbol": "BTCUSDT", "price": "42780"}, token)[0] == 202
+    assert (
+        call("POST", f"{base}/api/v1/paper/prices", {"symbol": "BTCUSDT", "price": "42780"}, token)[0] == 202
+    )
 
     def leg_state(index: int) -> str:
         _, detail = call("GET", f"{base}/api/v1/groups/{group['id']}", token=token)
@@ -117,7 +123,9 @@ def test_webhook_to_fill_to_take_profit_to_exit_over_http(running_engine):
         return next(leg["state"] for leg in legs if leg["index"] == index)
 
     wait_for(lambda: leg_state(1) == "filled", what="DCA1 to fill")
-    assert call("POST", f"{base}/api/v1/paper/prices", {"symbol": "BTCUSDT", "price": "43000"}, token)[0] == 202
+    assert (
+        call("POST", f"{base}/api/v1/paper/prices", {"symbol": "BTCUSDT", "price": "43000"}, token)[0] == 202
+    )
     wait_for(lambda: leg_state(1) == "hit_tp", what="DCA1 to take profit")
 
     assert webhook(base, secret, intent="exit", close_price="43000")[0] == 202

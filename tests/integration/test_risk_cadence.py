@@ -11,7 +11,7 @@ from trading.models import GroupStatus, LegState
 
 from ..conftest import configure
 from .engine_world import paper_account
-from .test_risk_world import (
+from .risk_world import (
     TWO_LEVELS,
     D,
     btc_pyramids,
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 
 def test_one_action_per_cycle_the_worst_percent_first_then_the_next_loser(driver, clock):
     one_level_ladder()
+    configure(risk_engine={"evaluate_on_fill": False})  # cycles on the interval only, one per step
     two_losers(driver)
     btc, eth, sol, ltc = group("BTC/USDT"), group("ETH/USDT"), group("SOL/USDT"), group("LTC/USDT")
 

@@ -10,7 +10,7 @@ from risk.models import RiskAction
 from trading.core.clientid import Purpose
 from trading.models import Event, GroupStatus, Order, OrderState, Trade
 
-from .test_risk_world import (
+from .risk_world import (
     BTC_LEGS,
     D,
     api,
@@ -64,28 +64,35 @@ def test_a_winner_close_the_exchange_rejects_is_reported_as_not_executed(driver,
     assert shown["realised_usd"] == {"loser": "-122.69762", "winners": "98.9", "net": "-23.79762"}
 
 
-def test_a_loser_close_that_fails_leaves_the_loser_open_and_says_so(driver, engine, clock):
+def test_a_loser_close_that_fails_sends_no_winner_close_and_says_so(driver, engine, clock):
+    """Without the loser's close there is nothing to offset, so the winners are left alone."""
     one_level_ladder()
     book(driver)
     btc, eth, sol = group("BTC/USDT"), group("ETH/USDT"), group("SOL/USDT")
+    eth_before, sol_before = open_qtys(eth), open_qtys(sol)
     venue = install_scripted_venue(engine)
     venue.fail(order_is("BTC/USDT", Purpose.RISK), InvalidOrder("BTC/USDT: rejected"), once=True)
 
     next_cycle(driver, clock)
 
     action = RiskAction.objects.get()
-    assert action.outcome == RiskAction.Outcome.PARTIAL
+    assert action.outcome == RiskAction.Outcome.FAILED
     assert [(c["group_id"], c["role"], c["sent"]) for c in action.closes] == [
         (btc.pk, "loser", False),
-        (eth.pk, "winner", True),
-        (sol.pk, "winner", True),
+        (eth.pk, "winner", False),
+        (sol.pk, "winner", False),
     ]
+    assert {c["error"] for c in action.closes[1:]} == {"not sent: the loser's close failed"}
     btc.refresh_from_db()
     assert (btc.status, open_qtys(btc)) == (GroupStatus.ACTIVE, BTC_LEGS)  # not stuck in Closing
+    assert (open_qtys(eth), open_qtys(sol)) == (eth_before, sol_before)
+    assert not Trade.objects.filter(reason="risk").exists()
     assert Event.objects.filter(
         group_id_ref=btc.pk, severity="error", message__contains="did not complete (BTC/USDT: rejected)"
     ).exists()
-    assert Event.objects.filter(category="risk", message__endswith=f"not executed: #{btc.pk}").exists()
+    assert Event.objects.filter(
+        category="risk", message__endswith=f"not executed: #{btc.pk}, #{eth.pk}, #{sol.pk}"
+    ).exists()
 
 
 def test_when_every_close_fails_the_action_is_failed(driver, engine, clock):

@@ -10,7 +10,7 @@ import pytest
 from risk.models import RiskAction
 from trading.models import Order
 
-from .test_risk_world import (
+from .risk_world import (
     BTC_COST,
     BTC_ENTRY_FEES,
     BTC_QTY,

@@ -8,7 +8,7 @@ import pytest
 from risk.models import RiskAction
 from trading.models import Order
 
-from .test_risk_world import (
+from .risk_world import (
     D,
     book,
     buy,

@@ -13,7 +13,7 @@ from trading.engine.queueing import pool_state
 from trading.models import GroupStatus, LegState, Order, Signal, SignalStatus, Trade
 
 from ..conftest import configure
-from .test_risk_world import (
+from .risk_world import (
     BTC_LEGS,
     BTC_LOSS_AT_36000,
     BTC_QTY,

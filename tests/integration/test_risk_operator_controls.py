@@ -9,7 +9,7 @@ import pytest
 from risk.models import RiskAction
 from trading.models import Command, CommandStatus, Event
 
-from .test_risk_world import (
+from .risk_world import (
     BTC_LOSS_AT_36000,
     D,
     api,

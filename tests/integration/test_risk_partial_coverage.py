@@ -9,7 +9,7 @@ from risk.models import RiskAction
 from trading.engine.queueing import pool_state
 from trading.models import GroupStatus, Order, Trade
 
-from .test_risk_world import (
+from .risk_world import (
     BTC_LEGS,
     BTC_LOSS_AT_36000,
     D,

@@ -8,7 +8,7 @@ import pytest
 from risk.models import RiskAction
 from trading.models import CommandStatus
 
-from .test_risk_world import (
+from .risk_world import (
     BTC_PRICES,
     api,
     book,

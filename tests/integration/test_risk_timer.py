@@ -18,7 +18,7 @@ from trading.core.clientid import Purpose
 from trading.models import Event, LegState, Signal, SignalStatus
 
 from ..conftest import configure
-from .test_risk_world import (
+from .risk_world import (
     BTC_PRICES,
     TWO_LEVELS,
     api,

@@ -50,7 +50,9 @@ def order_violations(price: Decimal, qty: Decimal, rules: MarketRules) -> list[V
     notional = price * qty
     if notional < rules.min_notional:
         found.append(
-            Violation("min_notional", f"notional {notional.normalize()} is below the minimum {rules.min_notional}")
+            Violation(
+                "min_notional", f"notional {notional.normalize()} is below the minimum {rules.min_notional}"
+            )
         )
     return found
 

@@ -40,6 +40,9 @@ class EngineContext:
     limiters: dict[int, OrderRateLimiter | None] = field(default_factory=dict)
     paused_until: dict[int, datetime] = field(default_factory=dict)
     _health_written: dict[int, datetime] = field(default_factory=dict)
+    # Fills booked since the risk engine last looked (`evaluate_on_fill`), and when it last ran.
+    fills_since_risk: int = 0
+    last_risk_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.namespace:
@@ -81,7 +84,9 @@ class EngineContext:
 
     def note_error(self, account_id: int, error: Exception) -> None:
         self._health_written.pop(account_id, None)
-        ExchangeAccount.objects.filter(pk=account_id).update(last_error=f"{type(error).__name__}: {error}"[:500])
+        ExchangeAccount.objects.filter(pk=account_id).update(
+            last_error=f"{type(error).__name__}: {error}"[:500]
+        )
 
     def adapter(self, account: ExchangeAccount) -> ExchangeAdapter:
         adapter = self._adapters.get(account.pk)

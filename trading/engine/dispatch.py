@@ -37,8 +37,10 @@ def _queued(account_id: int):
         default=Value(9),
         output_field=IntegerField(),
     )
-    return Order.objects.filter(account_id=account_id, state=OrderState.QUEUED).annotate(rank=rank).order_by(
-        "rank", "id"
+    return (
+        Order.objects.filter(account_id=account_id, state=OrderState.QUEUED)
+        .annotate(rank=rank)
+        .order_by("rank", "id")
     )
 
 
@@ -63,5 +65,7 @@ def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
             orders.submit(ctx, order)
             sent += 1
         if limiter is not None:
-            ExchangeAccount.objects.filter(pk=account.pk).update(rate_limit_headroom=round(limiter.headroom, 2))
+            ExchangeAccount.objects.filter(pk=account.pk).update(
+                rate_limit_headroom=round(limiter.headroom, 2)
+            )
     return sent

@@ -42,7 +42,6 @@ class Engine:
         self.ctx = ctx or EngineContext()
         self.lock = EngineLock() if use_lock else None
         self._last_sync = None
-        self._last_risk = None
 
     def start(self) -> None:
         if self.lock is not None:
@@ -91,10 +90,10 @@ class Engine:
         """Every `evaluate_interval_sec`, and after fills when `evaluate_on_fill`; one action at most."""
         settings = self.ctx.cfg.risk_engine
         now = self.ctx.now()
-        after_fill = settings.evaluate_on_fill and (report.orders_synced or report.take_profits)
-        if not (after_fill or cycle.due(self._last_risk, now, settings.evaluate_interval_sec)):
+        # Fills are counted where they are booked (sync, price commands, feeds, placement).
+        after_fill = settings.evaluate_on_fill and self.ctx.fills_since_risk > 0
+        if not (after_fill or cycle.due(self.ctx.last_risk_at, now, settings.evaluate_interval_sec)):
             return 0
-        self._last_risk = now
         if paused:
             cycle.block(self.ctx, "engine paused")
             return 0

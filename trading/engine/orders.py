@@ -249,7 +249,11 @@ def cancel(ctx: EngineContext, order: Order) -> None:
 
 def sync_live_orders(ctx: EngineContext, symbol: str | None = None) -> int:
     """Poll every live order (optionally of one symbol); adopt fills; re-send lost submissions."""
-    qs = Order.objects.filter(state__in=LIVE_ORDER_STATES).exclude(state=OrderState.QUEUED).select_related("account")
+    qs = (
+        Order.objects.filter(state__in=LIVE_ORDER_STATES)
+        .exclude(state=OrderState.QUEUED)
+        .select_related("account")
+    )
     if symbol is not None:
         qs = qs.filter(symbol=symbol)
     changed = 0
