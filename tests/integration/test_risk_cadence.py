@@ -120,3 +120,19 @@ def test_without_evaluate_on_fill_the_fill_waits_for_the_interval(driver, engine
     action = RiskAction.objects.get()
     assert (action.loser_group_id, action.required_usd) == (group("BTC/USDT").pk, -TWO_LEVEL_LOSS_AT_36000)
     assert risk_events()[-2].startswith("risk cycle (interval): 1 eligible loser(s); plan ")
+
+
+def test_a_fill_booked_by_a_paper_price_command_also_triggers_a_cycle_at_once(driver, engine, clock):
+    """The command books the fill itself, so the tick's own order sync sees nothing new: the
+    engine must count fills where they are booked, not only in its sync step."""
+    configure(risk_engine={"evaluate_interval_sec": 3600})
+    _btc_waiting_for_its_last_leg(driver)
+    next_cycle(driver, clock, seconds=3600)
+    assert not RiskAction.objects.exists()
+
+    driver.price("BTCUSDT", "36000")  # the clock has not moved: only the fill can trigger a cycle
+
+    assert group("BTC/USDT").legs.get(pyramid__index=4, index=1).state == LegState.FILLED
+    action = RiskAction.objects.get()
+    assert (action.loser_group_id, action.created_at) == (group("BTC/USDT").pk, clock.current)
+    assert any(e.startswith("risk cycle (fill): 1 eligible loser(s); plan partial") for e in risk_events())
