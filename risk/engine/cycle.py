@@ -74,7 +74,7 @@ def note_replacement(ctx: EngineContext, group: PositionGroup) -> None:
 
 def projected_plan(ctx: EngineContext, *, force: bool = False) -> RiskPlan:
     """Exactly what the next cycle would do, without doing it (read only)."""
-    return plan_risk_action(snapshots(ctx.adapter), settings_from(ctx.cfg), ctx.now(), force=force)
+    return plan_risk_action(snapshots(ctx), settings_from(ctx.cfg), ctx.now(), force=force)
 
 
 def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interval") -> RiskAction | None:
@@ -88,7 +88,7 @@ def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interv
         return None
     groups = live_groups()
     update_timers(ctx, groups)
-    snaps = snapshots(ctx.adapter, groups)
+    snaps = snapshots(ctx, groups)
     plan = plan_risk_action(snaps, settings_from(ctx.cfg), now, force=force)
     state.report = report_json(plan, snaps, now)
     # "Skip once" means this cycle: it is consumed whether or not the group was the candidate.
@@ -108,7 +108,7 @@ def run_cycle(ctx: EngineContext, *, force: bool = False, trigger: str = "interv
         return None
     action = execute(ctx, plan, force)
     # The book changed: the report shows what the next cycle would do, not what this one just did.
-    snaps = snapshots(ctx.adapter, live_groups())
+    snaps = snapshots(ctx, live_groups())
     state.report = report_json(plan_risk_action(snaps, settings_from(ctx.cfg), now), snaps, now)
     state.last_action_at = now
     _set_state(state, RiskEngineState.Status.ACTIVE, f"risk action #{action.pk}: {action.outcome}")

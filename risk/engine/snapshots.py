@@ -8,12 +8,13 @@ from decimal import Decimal
 
 from django.db.models import F, Max
 
-from exchanges.core.adapter import ExchangeError
-from exchanges.models import ExchangeAccount, MarketRule
+from exchanges.models import MarketRule
 from risk.core import GroupSnapshot, LegPosition, RiskSettings, TimerStart
 from trading.config_schema import EngineConfig
 from trading.core.clientid import Purpose
 from trading.core.types import Side
+from trading.engine import prices as price_feed
+from trading.engine.context import EngineContext
 from trading.models import DcaLeg, LegState, Order, PositionGroup, Pyramid
 from trading.models.groups import OPEN_STATUSES
 
@@ -26,21 +27,6 @@ def live_groups() -> list[PositionGroup]:
     return list(
         PositionGroup.objects.filter(status__in=OPEN_STATUSES).exclude(status="closing").order_by("id")
     )
-
-
-def prices_for(adapter_for, groups: list[PositionGroup]) -> dict[tuple[int, str], Decimal]:
-    """One price request per account for every symbol it holds."""
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for group in groups:
-        wanted[group.account_id].add(group.symbol)
-    prices: dict[tuple[int, str], Decimal] = {}
-    for account in ExchangeAccount.objects.filter(pk__in=wanted):
-        try:
-            fetched = adapter_for(account).fetch_prices(sorted(wanted[account.pk]))
-        except ExchangeError:
-            continue
-        prices.update({(account.pk, symbol): price for symbol, price in fetched.items()})
-    return prices
 
 
 def open_legs(group_ids: list[int]) -> dict[int, list[LegPosition]]:
@@ -64,11 +50,11 @@ def rules_by_market(groups: list[PositionGroup]) -> dict[tuple[int, str], object
     return {(row.account_id, row.symbol): row.to_rules() for row in rows}
 
 
-def snapshots(adapter_for, groups: list[PositionGroup] | None = None) -> list[GroupSnapshot]:
+def snapshots(ctx: EngineContext, groups: list[PositionGroup] | None = None) -> list[GroupSnapshot]:
     groups = live_groups() if groups is None else groups
     ids = [g.pk for g in groups]
     legs = open_legs(ids)
-    prices = prices_for(adapter_for, groups)
+    prices = price_feed.fetch(ctx, ((g.account_id, g.symbol) for g in groups))
     rules = rules_by_market(groups)
     return [
         GroupSnapshot(

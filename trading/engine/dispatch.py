@@ -44,6 +44,11 @@ def _queued(account_id: int):
     )
 
 
+def _paused(ctx: EngineContext, account_id: int) -> bool:
+    until = ctx.paused_until.get(account_id)
+    return until is not None and until > ctx.now()
+
+
 def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
     """Send what the limits allow now; the rest waits for the next tick. Returns orders sent."""
     accounts = ExchangeAccount.objects.filter(orders__state=OrderState.QUEUED).distinct()
@@ -51,8 +56,7 @@ def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
         accounts = accounts.filter(pk__in=account_ids)
     sent = 0
     for account in accounts:
-        paused = ctx.paused_until.get(account.pk)
-        if paused is not None and paused > ctx.now():
+        if _paused(ctx, account.pk):
             continue
         try:
             limiter = ctx.limiter(account)
@@ -64,6 +68,8 @@ def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
                 break
             orders.submit(ctx, order)
             sent += 1
+            if _paused(ctx, account.pk):
+                break  # a 429/418 on this send: the rest waits out the venue's Retry-After
         if limiter is not None:
             ExchangeAccount.objects.filter(pk=account.pk).update(
                 rate_limit_headroom=round(limiter.headroom, 2)

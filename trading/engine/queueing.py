@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount
 
 from .. import events
@@ -17,6 +16,7 @@ from ..core.sizing import PyramidSize, size_in_quote
 from ..core.types import Side
 from ..models import GroupStatus, PositionGroup, QueueEntry, Signal, SignalStatus
 from ..models.groups import OPEN_STATUSES
+from . import prices
 from .context import EngineContext
 
 
@@ -57,16 +57,9 @@ def _core_entry(entry: QueueEntry, live_keys: set[tuple[int, str, str, str]]) ->
 
 
 def live_prices(ctx: EngineContext, entries: list[QueueEntry]) -> dict[str, Decimal]:
-    prices: dict[str, Decimal] = {}
-    by_account: dict[int, set[str]] = {}
-    for entry in entries:
-        by_account.setdefault(entry.account_id, set()).add(entry.symbol)
-    for account in ExchangeAccount.objects.filter(pk__in=by_account):
-        try:
-            prices.update(ctx.adapter(account).fetch_prices(sorted(by_account[account.pk])))
-        except ExchangeError:
-            continue  # unpriced entries simply rank after priced ones
-    return prices
+    """Live price per symbol of the queued entries (unpriced entries rank after priced ones)."""
+    fetched = prices.fetch(ctx, ((e.account_id, e.symbol) for e in entries))
+    return {symbol: price for (_, symbol), price in fetched.items()}
 
 
 def ranked(ctx: EngineContext, entries: list[QueueEntry] | None = None) -> list[RankedEntry]:

@@ -7,9 +7,6 @@ from decimal import Decimal
 
 from django.db.models import F
 
-from exchanges.core.adapter import ExchangeError
-from exchanges.models import ExchangeAccount
-
 from .. import events
 from ..core.clientid import Purpose
 from ..core.numbers import fmt
@@ -18,6 +15,7 @@ from ..core.takeprofit import OpenLeg, TpDecision, evaluate_take_profit
 from ..core.types import MarketRules, Side, TpMode
 from ..models import DcaLeg, Event, GroupStatus, PositionGroup
 from . import fills, positions
+from . import prices as price_feed
 from .context import EngineContext
 
 TP_STATUSES = [GroupStatus.PARTIALLY_FILLED, GroupStatus.ACTIVE, GroupStatus.LIVE]
@@ -37,27 +35,13 @@ def open_legs_by_group(symbols: set[str] | None = None) -> dict[int, list[OpenLe
     return legs
 
 
-def current_prices(ctx: EngineContext, groups: list[PositionGroup]) -> dict[tuple[int, str], Decimal]:
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for group in groups:
-        wanted[group.account_id].add(group.symbol)
-    prices: dict[tuple[int, str], Decimal] = {}
-    for account in ExchangeAccount.objects.filter(pk__in=wanted):
-        try:
-            fetched = ctx.adapter(account).fetch_prices(sorted(wanted[account.pk]))
-        except ExchangeError:
-            continue
-        prices.update({(account.pk, symbol): price for symbol, price in fetched.items()})
-    return prices
-
-
 def sweep(ctx: EngineContext, symbols: set[str] | None = None) -> int:
     """Evaluate TP for every group with open legs; returns how many closes were sent."""
     legs = open_legs_by_group(symbols)
     if not legs:
         return 0
     groups = list(PositionGroup.objects.filter(pk__in=legs))
-    prices = current_prices(ctx, groups)
+    prices = price_feed.fetch(ctx, ((g.account_id, g.symbol) for g in groups))
     sent = 0
     for group in groups:
         price = prices.get((group.account_id, group.symbol))
