@@ -103,3 +103,19 @@ class MarketRule(models.Model):
             min_notional=self.min_notional.normalize(),
             max_qty=self.max_qty.normalize() if self.max_qty is not None else None,
         )
+
+
+class LastPrice(models.Model):
+    """The engine's last price of a live venue's market, so web pages can mark positions without
+    calling the exchange themselves (paper prices live in PaperPrice)."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="last_prices")
+    symbol = models.CharField(max_length=40)
+    price = models.DecimalField(**PRICE)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="uniq_last_price")]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.price}"

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
-from exchanges.models import ExchangeAccount
+from exchanges.models import ExchangeAccount, LastPrice
 from exchanges.paper_models import PaperPrice
 from trading.models import DcaLeg, LegState, PositionGroup
 from trading.models.groups import OPEN_STATUSES
@@ -57,16 +57,20 @@ EMPTY = GroupFigures(_ZERO, _ZERO, None, None, None, None, 0, 0)
 
 
 def prices_for(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Decimal]:
-    """Last known prices by (account id, symbol). The web never calls a venue: paper prices only."""
+    """Last known prices by (account id, symbol). The web never calls a venue: paper prices, and for
+    live venues the engine's last fetched price."""
     pairs = set(pairs)
     if not pairs:
         return {}
     accounts = {a for a, _ in pairs}
     symbols = {s for _, s in pairs}
-    rows = PaperPrice.objects.filter(account_id__in=accounts, symbol__in=symbols).values_list(
-        "account_id", "symbol", "price"
-    )
-    return {(a, s): p for a, s, p in rows if (a, s) in pairs}
+    found: dict[tuple[int, str], Decimal] = {}
+    for model in (LastPrice, PaperPrice):
+        rows = model.objects.filter(account_id__in=accounts, symbol__in=symbols).values_list(
+            "account_id", "symbol", "price"
+        )
+        found.update({(a, s): p for a, s, p in rows if (a, s) in pairs})
+    return found
 
 
 def _aggregates(group_ids: Iterable[int] | None, open_only: bool) -> dict[int, dict]:

@@ -84,6 +84,21 @@ def test_an_id_of_this_engine_without_a_record_is_named_as_such(driver, engine):
     assert PaperOrder.objects.get(client_order_id=cid).status == OrderStatus.OPEN.value
 
 
+def test_an_own_order_recorded_as_finished_but_open_on_the_exchange_raises_an_alert(driver, engine):
+    driver.send(price="43000")
+    dca2 = Order.objects.get(leg=leg(group_of(), 2))
+    # The engine believes it is gone (say a lookup missed it); the exchange still works it.
+    Order.objects.filter(pk=dca2.pk).update(state=OrderState.CANCELLED)
+
+    engine.reconcile()
+
+    assert alerts() == [
+        f"reconciliation on paper: open order BTC/USDT buy {BTC_LADDER_QTYS[2]} ({dca2.client_order_id}:"
+        " this engine's order, recorded as cancelled); left untouched"
+    ]
+    assert PaperOrder.objects.get(client_order_id=dca2.client_order_id).status == OrderStatus.OPEN.value
+
+
 def test_the_engines_own_open_orders_raise_no_alert(driver, engine):
     driver.send(price="43000")  # DCA1-4 rest on the exchange
     assert PaperOrder.objects.filter(status=OrderStatus.OPEN.value).count() == 4

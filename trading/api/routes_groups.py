@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 
-from exchanges.models import Venue
+from exchanges.models import LastPrice, Venue
 from exchanges.paper_models import PaperPrice
 from trading.core.takeprofit import tp_progress_percent
 from trading.core.types import Side
@@ -46,10 +46,10 @@ def list_groups(
 
 
 def _last_price(group: PositionGroup) -> Decimal | None:
-    if group.account.venue != Venue.PAPER:
-        return None  # the web process never calls a live venue; the console shows the engine's view
+    # The web process never calls a venue: paper prices, or the engine's last live price.
+    model = PaperPrice if group.account.venue == Venue.PAPER else LastPrice
     return (
-        PaperPrice.objects.filter(account_id=group.account_id, symbol=group.symbol)
+        model.objects.filter(account_id=group.account_id, symbol=group.symbol)
         .values_list("price", flat=True)
         .first()
     )

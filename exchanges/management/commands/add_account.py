@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from exchanges.models import ExchangeAccount, MarketType, RateLimitMode, Venue
@@ -52,6 +53,10 @@ class Command(BaseCommand):
                 f"{venue} has no testnet/sandbox for {market_type} (only Binance and Bybit do)"
             )
         label = self._ask(opts["label"], "label")
+        try:  # create() skips field validation: a label must stay usable in URLs (slug, ≤ 40)
+            ExchangeAccount._meta.get_field("label").clean(label, None)
+        except ValidationError as exc:
+            raise CommandError(f"label {label!r}: {' '.join(exc.messages)}") from exc
         if ExchangeAccount.objects.filter(label=label).exists():
             raise CommandError(f"an account labelled {label!r} already exists")
         api_key = self._ask(opts["api_key"], "API key")
