@@ -7,9 +7,11 @@ The paper venue has no order-rate limit of its own, so these tests install a tig
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from exchanges.core.adapter import InsufficientFunds, RateLimited
+from exchanges.core.adapter import AuthenticationError, InsufficientFunds, RateLimited, TemporaryError
 from exchanges.models import ExchangeAccount
 from exchanges.paper_models import PaperBalance, PaperOrder
 from exchanges.ratelimit import OrderRateLimiter
@@ -19,7 +21,6 @@ from trading.models import Event, LegState, Order, OrderState, Signal, SignalSta
 from .engine_world import (
     D,
     group_of,
-    install_flaky_venue,
     legs_of,
     paper_account,
     paper_orders_per_client_id,
@@ -27,14 +28,6 @@ from .engine_world import (
 from .risk_world import api, install_scripted_venue, order_is, post
 
 pytestmark = pytest.mark.django_db
-
-
-# Bug (trading/models/orders.py): LIVE_ORDER_STATES lacks QUEUED, so an exit does not cancel
-# queued DCA legs (they are sent into the closed group later) and the TP sweep does not see a queued
-# close, queueing a second close of the same leg. Remove the marker once QUEUED is live.
-QUEUED_NOT_LIVE = pytest.mark.xfail(
-    strict=True, reason="LIVE_ORDER_STATES lacks OrderState.QUEUED (trading/models/orders.py)"
-)
 
 
 def tight_limiter(engine, clock, *, rate: float = 1, burst: float = 1) -> OrderRateLimiter:
@@ -116,7 +109,6 @@ def test_a_burst_drains_at_the_burst_then_at_the_rate(driver, engine, clock):
 # ---- priorities ---------------------------------------------------------------------------
 
 
-@QUEUED_NOT_LIVE
 def test_an_exit_goes_ahead_of_queued_dca_legs_which_are_cancelled_without_reaching_the_exchange(
     driver, engine, clock
 ):
@@ -142,7 +134,6 @@ def test_an_exit_goes_ahead_of_queued_dca_legs_which_are_cancelled_without_reach
     assert not PaperOrder.objects.filter(client_order_id__in=btc_dca).exists()
 
 
-@QUEUED_NOT_LIVE
 def test_a_take_profit_close_goes_ahead_of_queued_entries_of_another_group(driver, engine, clock):
     tight_limiter(engine, clock)
     driver.send(price="43000")  # BTC DCA0 0.00232 filled at 43000; its TP is 1 % up
@@ -194,16 +185,42 @@ def test_a_429_pauses_the_account_until_retry_after_then_the_order_is_sent_once(
     assert len(paper_orders_per_client_id()) == 5
 
 
-def test_insufficient_funds_rejects_the_order_and_stops_entries_until_cleared(driver, engine, clock):
+def test_a_lost_order_is_not_re_sent_while_the_account_is_paused(driver, engine, clock):
     venue = install_scripted_venue(engine)
-    venue.fail(order_is("BTC/USDT", Purpose.ENTRY), InsufficientFunds("BTC/USDT: 60 USDT short"), once=True)
+    venue.fail(order_is("BTC/USDT", Purpose.ENTRY), TemporaryError("read timed out"), once=True)
+    venue.fail(order_is("BTC/USDT", Purpose.DCA, leg=1), RateLimited("429", retry_after_sec=5), once=True)
+    driver.send(price="43000")  # the entry times out, then DCA1's 429 pauses the account
+
+    assert len(venue.requests) == 2
+    second(driver, clock)  # 1 s: still paused
+    assert len(venue.requests) == 2
+
+
+def test_a_re_send_takes_a_token_like_any_other_send(driver, engine, clock):
+    venue = install_scripted_venue(engine)
+    tight_limiter(engine, clock)
+    venue.fail(order_is("BTC/USDT", Purpose.ENTRY), TemporaryError("read timed out"), once=True)
+    driver.send(price="43000")  # the entry's send took the only token
+
+    assert len(venue.requests) == 1  # the look-up and re-send wait for the next token
+    second(driver, clock)
+    assert len(venue.requests) == 2  # one token, one request
+
+
+@pytest.mark.parametrize(
+    "error",
+    [InsufficientFunds("BTC/USDT: 60 USDT short"), AuthenticationError("API key expired")],
+    ids=["insufficient-funds", "auth"],
+)
+def test_funds_or_auth_failures_reject_the_order_and_stop_entries_until_cleared(driver, engine, error):
+    venue = install_scripted_venue(engine)
+    venue.fail(order_is("BTC/USDT", Purpose.ENTRY), error, once=True)
     driver.send(price="43000", trade_id="first")
 
     entry = Order.objects.get(purpose=Purpose.ENTRY.value)
-    assert entry.state == OrderState.REJECTED
-    assert "60 USDT short" in entry.error
+    assert (entry.state, entry.error) == (OrderState.REJECTED, str(error))
     account = paper_account()
-    assert account.entries_blocked_reason == "InsufficientFunds: BTC/USDT: 60 USDT short"
+    assert account.entries_blocked_reason == f"{type(error).__name__}: {error}"
     assert Event.objects.filter(
         severity=Event.Severity.ERROR, message__startswith=f"order {entry.client_order_id} rejected by paper"
     ).exists()
@@ -224,7 +241,7 @@ def test_insufficient_funds_rejects_the_order_and_stops_entries_until_cleared(dr
     ).exists()
 
 
-def test_real_paper_insufficient_funds_blocks_entries(driver, engine):
+def test_a_real_paper_funds_shortfall_stops_entries_on_the_account(driver, engine):
     PaperBalance.objects.create(account=paper_account(), asset="USDT", free=D("50"))
     driver.send(price="43000")
 
@@ -247,6 +264,29 @@ def test_dispatch_records_the_rate_limit_headroom(driver, engine, clock):
     assert paper_account().rate_limit_headroom == D("2")
 
 
+class OutageVenue:
+    """The paper venue behind a network outage: every call fails until `heal()`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.down = True
+
+    def heal(self) -> None:
+        self.down = False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                raise TemporaryError("exchange unreachable")
+            return attr(*args, **kwargs)
+
+        return call
+
+
 def test_last_ok_at_follows_successful_calls_and_last_error_the_failures(driver, engine, clock):
     ExchangeAccount.objects.filter(pk=paper_account().pk).update(last_ok_at=None)
     driver.send(price="43000")
@@ -254,9 +294,10 @@ def test_last_ok_at_follows_successful_calls_and_last_error_the_failures(driver,
     account = paper_account()
     assert (account.last_ok_at, account.last_error) == (started, "")
 
-    venue = install_flaky_venue(engine, down=True)
+    venue = OutageVenue(engine.ctx.adapter(account))
+    engine.ctx._adapters[account.pk] = venue
     clock.advance(seconds=10)
-    driver.send(symbol="ETHUSDT", price="2000", trade_id="eth")  # every request times out
+    driver.send(symbol="ETHUSDT", price="2000", trade_id="eth")  # every request fails
     account = paper_account()
     assert account.last_ok_at == started
     assert account.last_error == "TemporaryError: exchange unreachable"
@@ -265,3 +306,4 @@ def test_last_ok_at_follows_successful_calls_and_last_error_the_failures(driver,
     second(driver, clock, seconds=10)  # the lookups succeed, the lost orders are sent
     account = paper_account()
     assert (account.last_ok_at, account.last_error) == (clock(), "")
+    assert PaperOrder.objects.filter(symbol="ETH/USDT").count() == 5

@@ -44,6 +44,14 @@ def _queued(account_id: int):
     )
 
 
+ENTRIES = {Purpose.ENTRY.value, Purpose.DCA.value}
+
+
+def _entries_stopped(account_id: int) -> bool:
+    """An auth or funds failure stops new entries; closes still leave."""
+    return ExchangeAccount.objects.filter(pk=account_id).exclude(entries_blocked_reason="").exists()
+
+
 def _paused(ctx: EngineContext, account_id: int) -> bool:
     until = ctx.paused_until.get(account_id)
     return until is not None and until > ctx.now()
@@ -64,6 +72,9 @@ def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
             ctx.note_error(account.pk, exc)
             continue
         for order in _queued(account.pk):
+            if order.purpose in ENTRIES and _entries_stopped(account.pk):
+                orders.drop_unsent(ctx, order, "entries stopped on this account")
+                continue
             if limiter is not None and not limiter.try_acquire():
                 break
             orders.submit(ctx, order)

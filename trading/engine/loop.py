@@ -61,6 +61,7 @@ class Engine:
     def reconcile(self) -> int:
         """Resume from the database: look every live order up on its exchange and adopt what changed."""
         changed = reconcile.reconcile(self.ctx)
+        dispatch.dispatch(self.ctx)  # what the exchange never received goes out again, once
         if changed:
             events.record(
                 events.Category.ENGINE, f"reconciled {changed} order(s) with the exchange", now=self.ctx.now()
@@ -79,6 +80,7 @@ class Engine:
         dispatch.dispatch(ctx)  # orders still waiting for rate-limit room
         if self._sync_due():
             report.orders_synced = orders.sync_live_orders(ctx)
+            dispatch.dispatch(ctx)  # lost submissions the sync put back in the queue
             report.take_profits = takeprofit.sweep(ctx)
         report.expired = queueing.expire(ctx)
         if not paused:

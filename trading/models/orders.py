@@ -23,6 +23,7 @@ class OrderState(models.TextChoices):
 
 
 LIVE_ORDER_STATES = [
+    OrderState.QUEUED,  # not sent yet, but it already claims its quantity (no second close of it)
     OrderState.SUBMITTING,
     OrderState.OPEN,
     OrderState.PARTIALLY_FILLED,
