@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from exchanges.core.adapter import ExchangeAdapter
 from exchanges.models import ExchangeAccount
@@ -38,6 +39,10 @@ class EngineContext:
     _adapters: dict[int, ExchangeAdapter] = field(default_factory=dict)
     # Derived, not state: per-account order-rate limiters and back-off pauses (rebuilt on restart).
     limiters: dict[int, OrderRateLimiter | None] = field(default_factory=dict)
+    # Take-profit bookkeeping: the price each (account, symbol) was last evaluated at, and the
+    # markets with fills since (both rebuilt from nothing on restart: the first sweep sees all).
+    evaluated_prices: dict[tuple[int, str], Decimal] = field(default_factory=dict)
+    tp_dirty: set[tuple[int, str]] = field(default_factory=set)
     paused_until: dict[int, datetime] = field(default_factory=dict)
     _health_written: dict[int, datetime] = field(default_factory=dict)
     # Fills booked since the risk engine last looked (`evaluate_on_fill`), and when it last ran.

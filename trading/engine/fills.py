@@ -43,6 +43,7 @@ def book_fill(ctx: EngineContext, order: Order, report: OrderReport) -> None:
     """Apply the newly filled part of `order` (caller holds the row and saves it afterwards)."""
     dq, price, fee = _delta(order, report)
     ctx.fills_since_risk += 1
+    ctx.tp_dirty.add((order.account_id, order.symbol))
     if order.purpose in ENTRY_PURPOSES:
         _book_entry(ctx, order, dq, price, fee, done=report.is_done)
     else:

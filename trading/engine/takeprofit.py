@@ -21,27 +21,62 @@ from .context import EngineContext
 TP_STATUSES = [GroupStatus.PARTIALLY_FILLED, GroupStatus.ACTIVE, GroupStatus.LIVE]
 
 
-def open_legs_by_group(symbols: set[str] | None = None) -> dict[int, list[OpenLeg]]:
+Market = tuple[int, str]  # (account id, symbol)
+
+
+def open_legs_by_group(markets: set[Market] | None = None) -> dict[int, list[OpenLeg]]:
     qs = DcaLeg.objects.filter(group__status__in=TP_STATUSES, filled_qty__gt=F("closed_qty"))
-    if symbols is not None:
-        qs = qs.filter(group__symbol__in=symbols)
-    legs: dict[int, list[OpenLeg]] = defaultdict(list)
-    for leg_id, group_id, filled, closed, avg, tp in qs.values_list(
-        "id", "group_id", "filled_qty", "closed_qty", "avg_fill_price", "tp_percent"
-    ):
-        legs[group_id].append(
-            OpenLeg(leg_id=leg_id, open_qty=filled - closed, avg_fill_price=avg, tp_percent=tp)
+    if markets is not None:
+        qs = qs.filter(
+            group__account_id__in={a for a, _ in markets}, group__symbol__in={s for _, s in markets}
         )
+    legs: dict[int, list[OpenLeg]] = defaultdict(list)
+    for leg_id, group_id, account_id, symbol, filled, closed, avg, tp in qs.values_list(
+        "id",
+        "group_id",
+        "group__account_id",
+        "group__symbol",
+        "filled_qty",
+        "closed_qty",
+        "avg_fill_price",
+        "tp_percent",
+    ):
+        if markets is None or (account_id, symbol) in markets:
+            legs[group_id].append(
+                OpenLeg(leg_id=leg_id, open_qty=filled - closed, avg_fill_price=avg, tp_percent=tp)
+            )
     return legs
 
 
+def markets_to_evaluate(
+    ctx: EngineContext, symbols: set[str] | None
+) -> tuple[set[Market], dict[Market, Decimal]]:
+    """Markets whose price moved since they were last evaluated, or that had fills since."""
+    held = set(
+        PositionGroup.objects.filter(status__in=TP_STATUSES).values_list("account_id", "symbol").distinct()
+    )
+    if symbols is not None:
+        held = {m for m in held if m[1] in symbols}
+    prices = price_feed.fetch(ctx, held)
+    due = {m for m, price in prices.items() if ctx.evaluated_prices.get(m) != price} | (ctx.tp_dirty & held)
+    return due, prices
+
+
 def sweep(ctx: EngineContext, symbols: set[str] | None = None) -> int:
-    """Evaluate TP for every group with open legs; returns how many closes were sent."""
-    legs = open_legs_by_group(symbols)
+    """Evaluate TP where a price moved or a fill landed; returns how many closes were sent.
+
+    Loading every open leg on every sync was 10-15x the evaluation itself at 1,000 groups; an
+    unchanged price over unchanged legs cannot trigger anything new.
+    """
+    due, prices = markets_to_evaluate(ctx, symbols)
+    if not due:
+        return 0
+    ctx.tp_dirty -= due
+    ctx.evaluated_prices.update({m: prices[m] for m in due if m in prices})
+    legs = open_legs_by_group(due)
     if not legs:
         return 0
     groups = list(PositionGroup.objects.filter(pk__in=legs))
-    prices = price_feed.fetch(ctx, ((g.account_id, g.symbol) for g in groups))
     sent = 0
     for group in groups:
         price = prices.get((group.account_id, group.symbol))
