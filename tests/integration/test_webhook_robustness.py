@@ -141,14 +141,22 @@ def test_real_world_bodies_get_a_4xx_or_2xx_never_a_5xx(engine, client, path):
     assert response.json()["status"] == "rejected"
 
 
-@pytest.mark.parametrize("path", fixture_files(), ids=lambda path: path.name[:2])
+def json_object_fixtures() -> list[Path]:
+    """The real-world bodies that are JSON objects (the others are covered by the test above)."""
+    found = []
+    for path in fixture_files():
+        try:
+            data = json.loads(path.read_bytes())
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("path", json_object_fixtures(), ids=lambda path: path.name[:2])
 def test_real_world_bodies_with_our_secret_get_a_clear_answer(engine, client, path):
-    try:
-        data = json.loads(path.read_bytes())
-    except ValueError:
-        pytest.skip("not JSON: covered by the test above")
-    if not isinstance(data, dict):
-        pytest.skip("not a JSON object: covered by the test above")
+    data = json.loads(path.read_bytes())
     data["secret"] = TEST_SECRET
     response = post(client, data, content_type=declared_content_type(path))
     assert response.status_code in (202, 422), response.content
