@@ -9,8 +9,10 @@ the market must have been for every leg to fill, so only a few legs trigger. It 
 
 Part 2 (skip with --no-db) is what the engine does around that on SQLite: an in-process Django with
 a temp data dir and 1,000 such groups bulk-created, timing `trading.engine.takeprofit.open_legs_by_group()`
-(the query that loads every open leg) and the whole `sweep()` (load + prices + evaluate) at prices
-that trigger nothing, so nothing is written.
+(the query that loads every open leg) and the whole `sweep()` at prices that trigger nothing, so
+nothing is written: in steady state (no price moved: one query for the held markets + one price
+fetch), after 10 / 100 / 1,000 of the 1,000 markets moved one tick (only their legs are loaded),
+and with every market due (the first sweep after a start).
 
     .venv/bin/python bench/price_sweep.py
     .venv/bin/python bench/price_sweep.py --groups 100,1000 --repeats 5 --no-db
@@ -168,10 +170,12 @@ def db_part(repeats: int, seed: int) -> None:
 
         from django.core.management import call_command
         from django.db import connection
+        from django.test.utils import CaptureQueriesContext
 
         from exchanges.paper_models import PaperPrice
         from exchanges.registry import ensure_paper_account
         from trading import config_service
+        from trading.engine import prices as price_feed
         from trading.engine import takeprofit
         from trading.engine.context import EngineContext
         from trading.models import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid
@@ -243,7 +247,78 @@ def db_part(repeats: int, seed: int) -> None:
         meter = CpuMeter(None)
         load_med, load_min, loaded = time_repeats(takeprofit.open_legs_by_group, repeats)
         ctx = EngineContext()
-        sweep_med, sweep_min, sent = time_repeats(lambda: takeprofit.sweep(ctx), repeats)
+        takeprofit.sweep(ctx)  # the first sweep after a start evaluates every market
+
+        # The sweep only loads legs of markets whose price moved (or that had fills) since the
+        # last sweep. Each timed sweep below is preceded (untimed) by moving the price of
+        # `moved` markets by one tick, alternating down / back up: still below every TP.
+        price_rows = list(PaperPrice.objects.filter(account=account).order_by("symbol"))
+        tick_of = {g.symbol: g.tick for g in sim}
+        rng = random.Random(seed)
+        sweep_rows = []
+        for moved in (0, DB_GROUPS // 100, DB_GROUPS // 10, DB_GROUPS):
+            times, queries, sent_total, down = [], [], 0, True
+            for _ in range(repeats + 1):  # the first is a warm-up
+                if moved:
+                    chosen = rng.sample(price_rows, moved)
+                    for row in chosen:
+                        row.price = (
+                            row.price - tick_of[row.symbol] if down else row.price + tick_of[row.symbol]
+                        )
+                    PaperPrice.objects.bulk_update(chosen, ["price"], batch_size=500)
+                    down = not down
+                with CaptureQueriesContext(connection) as captured:
+                    began = time.perf_counter()
+                    sent = takeprofit.sweep(ctx)
+                    elapsed = time.perf_counter() - began
+                times.append(elapsed)
+                queries.append(len(captured))
+                sent_total += sent
+            times, queries = times[1:], queries[1:]
+            label = (
+                "no price moved (steady state)"
+                if moved == 0
+                else f"{moved:,} of {DB_GROUPS:,} markets moved one tick"
+            )
+            sweep_rows.append(
+                [
+                    f"sweep() — {label}",
+                    f"{statistics.median(times) * 1000:.1f}",
+                    f"{min(times) * 1000:.1f}",
+                    f"{statistics.median(queries):.0f} SQL queries, {sent_total} closes sent",
+                ]
+            )
+        # The steady-state sweep's two parts: which markets are held, and their prices.
+        held_med, held_min, held = time_repeats(
+            lambda: set(
+                PositionGroup.objects.filter(status__in=takeprofit.TP_STATUSES)
+                .values_list("account_id", "symbol")
+                .distinct()
+            ),
+            repeats,
+        )
+        fetch_med, fetch_min, fetched = time_repeats(lambda: price_feed.fetch(ctx, held), repeats)
+        sweep_rows[1:1] = [
+            [
+                "  of which: held markets (one SELECT DISTINCT account, symbol over live groups)",
+                f"{held_med * 1000:.1f}",
+                f"{held_min * 1000:.1f}",
+                f"{len(held):,} markets",
+            ],
+            [
+                "  of which: price_feed.fetch() (paper: account + one PaperPrice query)",
+                f"{fetch_med * 1000:.1f}",
+                f"{fetch_min * 1000:.1f}",
+                f"{len(fetched):,} prices",
+            ],
+        ]
+
+        # All markets due (what the first sweep after a start does): forget what was evaluated.
+        def full_sweep() -> int:
+            ctx.evaluated_prices.clear()
+            return takeprofit.sweep(ctx)
+
+        full_med, full_min, full_sent = time_repeats(full_sweep, repeats)
         meter.stop()
         with connection.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM trading_dcaleg")
@@ -253,16 +328,17 @@ def db_part(repeats: int, seed: int) -> None:
                 ["step", "median ms", "min ms", "result"],
                 [
                     [
-                        "open_legs_by_group() — query + OpenLeg objects",
+                        "open_legs_by_group(None) — every open leg: query + OpenLeg objects",
                         f"{load_med * 1000:.1f}",
                         f"{load_min * 1000:.1f}",
                         f"{len(loaded):,} groups, {sum(map(len, loaded.values())):,} legs",
                     ],
+                    *sweep_rows,
                     [
-                        "sweep() — load + groups + paper prices + evaluate (leg mode, nothing triggers)",
-                        f"{sweep_med * 1000:.1f}",
-                        f"{sweep_min * 1000:.1f}",
-                        f"{sent} closes sent",
+                        "sweep() — every market due (first sweep after a start; leg mode, nothing triggers)",
+                        f"{full_med * 1000:.1f}",
+                        f"{full_min * 1000:.1f}",
+                        f"{full_sent} closes sent",
                     ],
                 ],
             )

@@ -11,10 +11,10 @@ same process's wall clock.
 
 Each pass uses a fresh server and sets, through the API, `app.engine_poll_interval_ms` (how often
 the engine ticks; the runner reschedules its tick job when it changes) and
-`exchange.order_sync_interval_ms` (how often a tick also polls every live order and sweeps
-take-profit). The APScheduler warnings about skipped tick runs (carrying the tick's interval) tell
-how often, and for how long, a tick overran. After each pass the two periodic steps are timed
-in-process on the data it left.
+`exchange.order_sync_interval_ms` (how often a tick also syncs live orders — one
+`fetch_open_orders` per account — and sweeps take-profit). The APScheduler warnings about skipped
+tick runs (carrying the tick's interval) tell how often, and for how long, a tick overran. After
+each pass the two periodic steps are timed in-process on the data it left.
 
     .venv/bin/python bench/signal_to_order.py    # N=200; passes 100/500, 20/500, 100/5000, 20/60000
     .venv/bin/python bench/signal_to_order.py -n 50 --passes 100
@@ -170,7 +170,10 @@ def best(fn, n=5):
 print(json.dumps({
     "live_orders": Order.objects.filter(state__in=LIVE_ORDER_STATES).count(),
     "sync_s": best(lambda: orders.sync_live_orders(ctx)),
+    # After the warm-up run no price moved: the steady-state sweep (markets query + price fetch).
     "sweep_s": best(lambda: takeprofit.sweep(ctx)),
+    # Every market due, as after a start or when every price moved: loads every open leg.
+    "sweep_all_s": best(lambda: (ctx.evaluated_prices.clear(), takeprofit.sweep(ctx))),
 }))
 """
 
@@ -292,7 +295,7 @@ def run_pass(spec: PassSpec, markets: list[Market], pace: float, keep: bool) -> 
                 f"SELECT COUNT(*) FROM trading_signal WHERE id IN ({marks}) AND status = 'received'", ids
             )[0][0]
             orders = server.query(
-                "SELECT COUNT(*) FROM trading_order WHERE purpose = 'entry' AND state = 'submitting'"
+                "SELECT COUNT(*) FROM trading_order WHERE purpose = 'entry' AND state IN ('queued', 'submitting')"
             )[0][0]
             return signals + orders
 
@@ -428,13 +431,20 @@ def report(results: list[PassResult]) -> None:
     print("\n## Periodic engine steps with everything the pass left open (in-process, median of 5)\n")
     print(
         markdown_table(
-            ["poll / sync ms", "live orders", "orders.sync_live_orders() ms", "takeprofit.sweep() ms"],
+            [
+                "poll / sync ms",
+                "live orders",
+                "orders.sync_live_orders() ms",
+                "takeprofit.sweep() ms, no price moved",
+                "takeprofit.sweep() ms, every market due",
+            ],
             [
                 [
                     r.spec.label,
                     r.steps.get("live_orders", "n/a"),
                     ms(r.steps.get("sync_s", float("nan"))),
                     ms(r.steps.get("sweep_s", float("nan"))),
+                    ms(r.steps.get("sweep_all_s", float("nan"))),
                 ]
                 for r in results
             ],

@@ -35,7 +35,7 @@ _groups: set[int] = set()
 _web_loop: asyncio.AbstractEventLoop | None = None
 
 
-def use_event_loop(loop: asyncio.AbstractEventLoop) -> None:
+def use_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     """Called by `manage.py run`: publish through the web server's own loop (in-memory layer)."""
     global _web_loop
     _web_loop = loop
@@ -70,7 +70,7 @@ def publish(topics: list[str], group_ids: list[int]) -> None:
     }
     try:
         if _web_loop is not None and _web_loop.is_running():
-            asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), _web_loop).result(timeout=2)
+            asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), _web_loop).result(timeout=1)
         else:
             async_to_sync(layer.group_send)(GROUP, message)
     except Exception:  # noqa: BLE001 - a console push must never disturb trading

@@ -21,7 +21,7 @@ from .context import EngineContext
 log = logging.getLogger(__name__)
 
 
-def apply_pending(ctx: EngineContext, limit: int = 200) -> int:
+def apply_pending(ctx: EngineContext, limit: int = 20) -> int:
     pending = list(Signal.objects.filter(status=SignalStatus.RECEIVED).order_by("id")[:limit])
     for signal in pending:
         apply_signal(ctx, signal)

@@ -74,6 +74,7 @@ class Command(BaseCommand):
                 signal_handlers=True,
             ).run()
         finally:
+            live.use_event_loop(None)  # the web loop is gone: pushes must not wait on it
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
             if engine is not None:
