@@ -270,13 +270,7 @@ class CcxtExchange:
         return self._catalog if self._catalog is not None else self.load_markets()
 
     def _rules(self, symbol: str) -> MarketRules:
-        catalog = self._ensure_markets()
-        rules = catalog.rules.get(symbol)
-        if rules is not None:
-            return rules
-        if symbol in catalog.by_exchange_symbol.values():
-            raise InvalidOrder(f"{symbol} is not trading on {self.profile.label} (inactive market)")
-        raise InvalidOrder(f"unknown symbol {symbol!r} on {self.profile.label}")
+        return self._ensure_markets().require(symbol, self.profile.label)
 
     def _check_filters(self, request: OrderRequest, rules: MarketRules) -> None:
         """Refuse before sending what the venue would refuse (ccxt checks none of the limits)."""

@@ -232,13 +232,7 @@ class PaperExchange:
     # ---- internals ------------------------------------------------------------------------
 
     def _rules(self, symbol: str) -> MarketRules:
-        catalog = self.load_markets()
-        rules = catalog.rules.get(symbol)
-        if rules is not None:
-            return rules
-        if symbol in catalog.by_exchange_symbol.values():
-            raise InvalidOrder(f"{symbol} is not trading on this venue (inactive market)")
-        raise InvalidOrder(f"unknown symbol {symbol!r}")
+        return self.load_markets().require(symbol, "the paper exchange")
 
     def _check_price(self, request: OrderRequest, current: Decimal | None) -> Decimal:
         """The price the filters judge: the limit, or the current price for a market order."""

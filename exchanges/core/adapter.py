@@ -93,6 +93,15 @@ class MarketCatalog:
         compact = text.replace("/", "").replace("-", "").replace("_", "")
         return self.by_exchange_symbol.get(compact)
 
+    def require(self, symbol: str, venue: str) -> MarketRules:
+        """The rules of an active market, or InvalidOrder saying why there are none."""
+        rules = self.rules.get(symbol)
+        if rules is not None:
+            return rules
+        if symbol in self.by_exchange_symbol.values():
+            raise InvalidOrder(f"{symbol} is not trading on {venue} (inactive market)")
+        raise InvalidOrder(f"unknown symbol {symbol!r} on {venue}")
+
 
 # ---- error taxonomy: only adapters catch venue errors; the engine sees these ----------------
 

@@ -1,36 +1,43 @@
-"""The trading core stays framework-free: importing it must not pull in Django or ccxt."""
+"""The pure cores stay framework-free: importing them must pull in neither Django nor ccxt."""
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
-import trading.core
+import pytest
 
-CORE_MODULES = sorted(
-    f"trading.core.{info.name}" for info in pkgutil.iter_modules([str(Path(trading.core.__file__).parent)])
-)
+ROOT = Path(__file__).resolve().parents[2]
+CORES = {
+    "trading.core": {"ladder", "takeprofit", "clientid", "queue", "precision", "webhook_payload"},
+    "risk.core": {"plan", "eligibility", "timer"},
+    "exchanges.core": {"adapter", "paper_matching"},
+}
 
 
-def test_core_modules_are_found() -> None:
-    assert {"trading.core.ladder", "trading.core.takeprofit", "trading.core.clientid"} <= set(CORE_MODULES)
+def modules_of(package: str) -> list[str]:
+    path = Path(importlib.import_module(package).__file__).parent
+    return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules([str(path)]))
 
 
-def test_importing_the_core_loads_neither_django_nor_ccxt() -> None:
+@pytest.mark.parametrize("package", sorted(CORES))
+def test_core_modules_are_found(package: str) -> None:
+    assert {f"{package}.{name}" for name in CORES[package]} <= set(modules_of(package))
+
+
+@pytest.mark.parametrize("package", sorted(CORES))
+def test_importing_a_core_loads_neither_django_nor_ccxt(package: str) -> None:
     # A fresh interpreter: this test process may already have Django loaded by pytest-django.
     code = (
         "import sys\n"
-        + "".join(f"import {name}\n" for name in CORE_MODULES)
+        + "".join(f"import {name}\n" for name in modules_of(package))
         + "leaked = sorted(m for m in ('django', 'ccxt') if m in sys.modules)\n"
         + "assert not leaked, leaked\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=Path(trading.core.__file__).parents[2],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
