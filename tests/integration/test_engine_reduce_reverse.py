@@ -77,7 +77,7 @@ def test_reverse_closes_the_group_and_opens_the_opposite_side(driver):
     short_group = PositionGroup.objects.exclude(pk=long_group.pk).get()
     assert (short_group.side, short_group.symbol, short_group.timeframe) == ("short", "BTC/USDT", "15m")
     assert reverse.status == SignalStatus.APPLIED
-    assert reverse.reason == f"opened group #{short_group.pk}"
+    assert reverse.reason == f"reversed: opened group #{short_group.pk}"
     dca0 = leg(short_group, 0)
     assert (dca0.state, dca0.filled_qty, dca0.avg_fill_price) == (LegState.FILLED, D("0.00233"), D("42900"))
     assert [lg.price for lg in legs_of(short_group)[1:]] == [

@@ -84,10 +84,11 @@ def test_every_decision_of_a_round_trip_is_an_event(driver):
     expected_in_order = [
         ("webhook", f"webhook signal BTCUSDT 15m: accepted as signal #{signal.pk}"),
         ("signal", f"opened group #{group.pk} BTC/USDT 15m long"),
+        # The outcome commits with the group, before any order leaves (exactly once after a crash).
+        ("signal", f"signal #{signal.pk} signal long BTCUSDT 15m: opened group #{group.pk}"),
         ("order", "entry order "),
         ("order", "DCA0 of P0 filled 0.00232 @ 43000"),
         ("order", "dca order "),
-        ("signal", f"signal #{signal.pk} signal long BTCUSDT 15m: opened group #{group.pk}"),
         ("order", "DCA1 of P0 filled 0.00233 @ 42785"),
         ("order", "exit close of 0.00465 BTC/USDT @ 42780"),
         ("signal", f"group #{group.pk} closed (exit signal #"),

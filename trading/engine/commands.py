@@ -16,6 +16,8 @@ from ..models import Command, CommandStatus, EngineState, PositionGroup, QueueEn
 from . import markets, positions, promotion, queueing, takeprofit
 from . import orders as order_sync
 from .context import EngineContext
+from .fencing import LeaseLost
+from .intake import AlreadyApplied
 
 log = logging.getLogger(__name__)
 
@@ -171,23 +173,86 @@ HANDLERS: dict[str, Callable[[EngineContext, dict], str]] = {
 def apply_pending(ctx: EngineContext, limit: int = 100) -> int:
     pending = list(Command.objects.filter(status=CommandStatus.PENDING).order_by("id")[:limit])
     for command in pending:
-        apply_command(ctx, command)
+        try:
+            apply_command(ctx, command)
+        except AlreadyApplied:
+            continue
     return len(pending)
 
 
-def apply_command(ctx: EngineContext, command: Command) -> None:
-    handler = HANDLERS.get(command.kind)
+def _run(
+    ctx: EngineContext, command: Command, handler: Callable[[EngineContext, dict], str] | None
+) -> tuple[str, str]:
     try:
         if handler is None:
             raise CommandFailed(f"unknown command {command.kind}")
-        result, status = handler(ctx, command.args or {}), CommandStatus.APPLIED
+        return CommandStatus.APPLIED, handler(ctx, command.args or {})
     except CommandFailed as exc:
-        result, status = str(exc), CommandStatus.FAILED
+        return CommandStatus.FAILED, str(exc)
+
+
+def recover_interrupted(ctx: EngineContext) -> int:
+    """At start: commands a crash interrupted while they ran outside a transaction are reported,
+    not re-run (a market download or a risk cycle the operator can simply ask for again)."""
+    return Command.objects.filter(status=CommandStatus.RUNNING).update(
+        status=CommandStatus.FAILED,
+        result="interrupted by an engine restart; not re-run (ask again if still wanted)",
+        applied_at=ctx.now(),
+    )
+
+
+def _claim(ctx: EngineContext, command: Command) -> None:
+    with ctx.write():
+        if not Command.objects.filter(pk=command.pk, status=CommandStatus.PENDING).update(
+            status=CommandStatus.RUNNING
+        ):
+            raise AlreadyApplied(f"command #{command.pk} is no longer pending")
+
+
+def _settle(
+    ctx: EngineContext, command: Command, status: str, result: str, expect: str | None = CommandStatus.PENDING
+) -> None:
+    """Record the outcome; the command must still be `expect` (None: pending or running)."""
+    command.status, command.result, command.applied_at = status, result[:500], ctx.now()
+    rows = Command.objects.filter(pk=command.pk)
+    rows = (
+        rows.filter(status=expect)
+        if expect
+        else rows.filter(status__in=[CommandStatus.PENDING, CommandStatus.RUNNING])
+    )
+    if not rows.update(status=status, result=command.result, applied_at=command.applied_at):
+        raise AlreadyApplied(f"command #{command.pk} was already settled")
+
+
+# Commands that talk to an exchange at length (market downloads, a whole risk cycle) run outside a
+# transaction, so they are claimed first: after a crash they are reported as interrupted, never
+# re-run behind the operator's back (at most once). Every other command commits its effects
+# together with its "applied" status (exactly once).
+CLAIMED_FIRST = {"refresh_markets", "risk_run"}
+
+
+def apply_command(ctx: EngineContext, command: Command) -> None:
+    """Apply one command; raises only LeaseLost and AlreadyApplied (someone else settled it)."""
+    handler = HANDLERS.get(command.kind)
+    try:
+        if command.kind in CLAIMED_FIRST:
+            _claim(ctx, command)
+            status, result = _run(ctx, command, handler)
+            with ctx.write():
+                _settle(ctx, command, status, result, expect=CommandStatus.RUNNING)
+        else:
+            with ctx.write():
+                # A CommandFailed keeps what the handler did before it (it decided so); an
+                # unexpected error rolls all of it back.
+                status, result = _run(ctx, command, handler)
+                _settle(ctx, command, status, result)
+    except (LeaseLost, AlreadyApplied):
+        raise
     except Exception as exc:  # noqa: BLE001 - a broken command must not stop the loop
         log.exception("command %s failed", command.pk)
-        result, status = f"engine error {type(exc).__name__}: {exc}", CommandStatus.FAILED
-    command.status, command.result, command.applied_at = status, result[:500], ctx.now()
-    command.save(update_fields=["status", "result", "applied_at"])
+        status, result = CommandStatus.FAILED, f"engine error {type(exc).__name__}: {exc}"
+        with ctx.write():
+            _settle(ctx, command, status, result, expect=None)
     if command.kind != "paper_price" or status == CommandStatus.FAILED:
         events.record(
             events.Category.ENGINE,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+
+from django.db import transaction
 
 from exchanges.core.adapter import ExchangeAdapter
 from exchanges.models import ExchangeAccount
@@ -16,6 +19,7 @@ from exchanges.registry import build_adapter
 from .. import config_service
 from ..config_schema import EngineConfig
 from ..models import EngineState
+from . import fencing
 
 
 def utc_now() -> datetime:
@@ -48,6 +52,10 @@ class EngineContext:
     # Fills booked since the risk engine last looked (`evaluate_on_fill`), and when it last ran.
     fills_since_risk: int = 0
     last_risk_at: datetime | None = None
+    # The lease this engine writes under (fencing.py); 0 until the engine starts.
+    epoch: int = 0
+    _write_depth: int = 0
+    _dispatch_due: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if not self.namespace:
@@ -55,6 +63,45 @@ class EngineContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One engine transaction: all of it commits, or none of it; orders leave only after commit.
+
+        The outermost block checks the lease first (a stale engine fails here, before any write).
+        Orders queued inside are sent when it has committed (`defer_dispatch`), so a crash at any
+        point either loses the whole decision (it is made again) or finds it committed with its
+        orders QUEUED under deterministic client ids (they are sent once).
+        """
+        outer = self._write_depth == 0
+        self._write_depth += 1
+        try:
+            with transaction.atomic():
+                if outer:
+                    fencing.fence(self.epoch)
+                yield
+        except BaseException:
+            if outer:
+                self._dispatch_due.clear()
+            raise
+        finally:
+            self._write_depth -= 1
+        if outer and self._dispatch_due:
+            from .dispatch import dispatch  # dispatch → orders → context: import at use
+
+            due, self._dispatch_due = self._dispatch_due, set()
+            dispatch(self, due)
+
+    @property
+    def in_write(self) -> bool:
+        return self._write_depth > 0
+
+    def defer_dispatch(self, account_id: int) -> bool:
+        """Inside a write, remember to send this account's queue after commit; True if deferred."""
+        if not self.in_write:
+            return False
+        self._dispatch_due.add(account_id)
+        return True
 
     def refresh_config(self) -> bool:
         """Pick up a saved config change (the soft "apply & restart"); True if it changed."""

@@ -58,10 +58,19 @@ def _paused(ctx: EngineContext, account_id: int) -> bool:
 
 
 def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
-    """Send what the limits allow now; the rest waits for the next tick. Returns orders sent."""
+    """Send what the limits allow now; the rest waits for the next tick. Returns orders sent.
+
+    Inside an engine transaction nothing is sent: the accounts are noted and their queues leave
+    right after the commit (`EngineContext.write`), so no request ever goes out for a row that a
+    crash could still roll back.
+    """
     accounts = ExchangeAccount.objects.filter(orders__state=OrderState.QUEUED).distinct()
     if account_ids is not None:
         accounts = accounts.filter(pk__in=account_ids)
+    if ctx.in_write:
+        for account_id in account_ids if account_ids is not None else accounts.values_list("pk", flat=True):
+            ctx.defer_dispatch(account_id)
+        return 0
     sent = 0
     for account in accounts:
         if _paused(ctx, account.pk):

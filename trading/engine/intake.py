@@ -15,8 +15,9 @@ from ..core.routing import EntryDecision, QueueReason, Route, route_entry, state
 from ..core.sizing import PyramidSize, pyramid_size
 from ..core.types import Intent, Side, SizeType
 from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
-from . import positions, queueing
+from . import crashpoints, positions, queueing
 from .context import EngineContext
+from .fencing import LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +29,67 @@ def apply_pending(ctx: EngineContext, limit: int = 20) -> int:
     return len(pending)
 
 
+class AlreadyApplied(Exception):
+    """The signal left the state this step expected (another pass applied it): change nothing."""
+
+
 def apply_signal(ctx: EngineContext, signal: Signal) -> None:
-    """Never raises: a signal that breaks the engine is rejected with the error, the loop goes on."""
+    """Apply one signal exactly once. Raises only LeaseLost: a signal that breaks the engine is
+    rejected with the error and the loop goes on.
+
+    Claiming the signal, every row it creates (group, pyramid, legs, QUEUED orders, queue entry)
+    and its outcome commit in one transaction; its orders are sent after the commit. A crash before
+    the commit leaves no trace, so the signal is applied afresh on restart; a crash after it finds
+    the signal processed and its orders waiting in the queue with their client ids.
+    """
     try:
-        status, reason, group = _apply(ctx, signal)
+        with ctx.write():
+            status, reason, group = _apply(ctx, signal)
+            crashpoints.reached("signal_applied")
+            finish(ctx, signal, status, reason, group)
+        crashpoints.reached("signal_committed")
+        if signal.intent == Intent.REVERSE.value and status == SignalStatus.QUEUED:
+            _open_reversal(ctx, signal)
+    except LeaseLost:
+        raise  # not this signal's fault: the engine stops trading, the signal waits for the next one
+    except AlreadyApplied:
+        return
     except Exception as exc:  # noqa: BLE001 - one bad signal must not stop trading
         log.exception("signal %s failed", signal.pk)
-        status, reason, group = (
-            SignalStatus.REJECTED,
-            f"rejected: engine error {type(exc).__name__}: {exc}",
-            None,
-        )
-    finish(ctx, signal, status, reason, group)
+        reason = f"rejected: engine error {type(exc).__name__}: {exc}"
+        with ctx.write():
+            finish(ctx, signal, SignalStatus.REJECTED, reason, None)
 
 
-def finish(ctx: EngineContext, signal: Signal, status: str, reason: str, group: PositionGroup | None) -> None:
+def _open_reversal(ctx: EngineContext, signal: Signal) -> None:
+    """The reversed group's close has gone out (after the commit): if it filled, the new side takes
+    the freed slot now, ahead of the queue; otherwise it waits in the queue until the close fills."""
+    from .promotion import try_promote  # promotion builds on intake
+
+    entry = QueueEntry.objects.select_related("signal", "account").filter(signal=signal).first()
+    if entry is not None:
+        try_promote(ctx, entry, force=False, how="reversed")
+
+
+def finish(
+    ctx: EngineContext,
+    signal: Signal,
+    status: str,
+    reason: str,
+    group: PositionGroup | None,
+    *,
+    expect: str = SignalStatus.RECEIVED,
+) -> None:
+    """Record the outcome, claiming the signal: it must still be in `expect` (else AlreadyApplied)."""
     signal.status = status
     signal.reason = reason[:300]
     signal.group = group
     signal.processed_at = ctx.now()
-    signal.save(update_fields=["status", "reason", "group", "processed_at"])
+    claimed = Signal.objects.filter(pk=signal.pk, status=expect).update(
+        status=signal.status, reason=signal.reason, group=group, processed_at=signal.processed_at
+    )
+    if not claimed:
+        raise AlreadyApplied(f"signal #{signal.pk} is no longer {expect}")
     severity = events.Severity.WARNING if status == SignalStatus.REJECTED else events.Severity.INFO
     events.record(
         events.Category.SIGNAL,

@@ -28,6 +28,8 @@ class EngineLock:
     def __init__(self) -> None:
         self._conn: Any = None
         self._fd: int | None = None
+        self._path: Path | None = None
+        self._in_memory = False
 
     def acquire(self) -> None:
         db = settings.DATABASES["default"]
@@ -40,23 +42,35 @@ class EngineLock:
         import psycopg
 
         # A dedicated connection: Django recycles its own, which would silently drop the lock.
-        self._conn = psycopg.connect(
+        # Keepalives make a silently dead peer (a cut network) show up as an error within seconds.
+        conn = psycopg.connect(
             host=db.get("HOST") or None,
             port=db.get("PORT") or None,
             dbname=db["NAME"],
             user=db.get("USER") or None,
             password=db.get("PASSWORD") or None,
             autocommit=True,
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
+            application_name="tv-engine lock",
         )
-        got = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()[0]
+        try:
+            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()[0]
+        except Exception:
+            conn.close()
+            raise
         if not got:
-            self._conn.close()
-            self._conn = None
+            conn.close()
             raise EngineAlreadyRunning("another engine holds this database's advisory lock")
+        self._conn = conn
 
     def _acquire_file(self, db_path: Path) -> None:
         name = str(db_path)
         if name == ":memory:" or name.startswith("file:"):
+            self._in_memory = True
             return  # an in-memory database (tests) cannot be shared by a second process anyway
         lock_path = Path(f"{name}.engine.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -67,12 +81,37 @@ class EngineLock:
             raise EngineAlreadyRunning(f"another engine holds {lock_path}") from exc
         os.ftruncate(fd, 0)
         os.write(fd, owner_label().encode())
-        self._fd = fd
+        self._fd, self._path = fd, lock_path
+
+    def held(self) -> bool:
+        """Prove, now, that this process still holds the lock. Any doubt (an error) is False.
+
+        An advisory lock dies with its connection without telling anyone, and a deleted lock file
+        lets a second engine lock a new file of the same name: both are checked for real.
+        """
+        if self._conn is not None:
+            try:
+                row = self._conn.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = %s",
+                    (ADVISORY_KEY,),
+                ).fetchone()
+            except Exception:  # noqa: BLE001 - a broken connection means the lock is gone
+                return False
+            return bool(row and row[0])
+        if self._fd is not None:
+            try:
+                return os.fstat(self._fd).st_ino == os.stat(self._path).st_ino
+            except OSError:
+                return False
+        return self._in_memory
 
     def release(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
+            except Exception:  # noqa: BLE001 - a dead connection has released it already
+                pass
             finally:
                 self._conn.close()
                 self._conn = None
@@ -80,6 +119,7 @@ class EngineLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+        self._in_memory = False
 
     def __enter__(self) -> EngineLock:
         self.acquire()

@@ -12,9 +12,22 @@ from risk.engine import cycle  # the risk app plugs into the loop here
 
 from .. import config_service, events
 from ..models import EngineState, Event
-from . import commands, dispatch, intake, markets, orders, promotion, queueing, reconcile, takeprofit
+from . import (
+    commands,
+    dispatch,
+    fencing,
+    intake,
+    markets,
+    orders,
+    promotion,
+    queueing,
+    reconcile,
+    takeprofit,
+)
 from .context import EngineContext, engine_state
+from .fencing import LeaseLost
 from .lock import EngineLock, owner_label
+from .lockguard import LockGuard
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +54,26 @@ class Engine:
         config_service.ensure_initialised()
         self.ctx = ctx or EngineContext()
         self.lock = EngineLock() if use_lock else None
+        self.guard = LockGuard(self)
         self._last_sync = None
+
+    @property
+    def suspended(self) -> str | None:
+        """Why this engine is not trading (it cannot prove it holds the lock), or None."""
+        return self.guard.suspended
 
     def start(self) -> None:
         if self.lock is not None:
             self.lock.acquire()
+        self.take_over()
+        commands.recover_interrupted(self.ctx)
+        markets.refresh_all(self.ctx, force=True)
+        self.reconcile()
+
+    def take_over(self) -> None:
+        """Holding the lock: start a new lease (older engines' writes now fail) and say so."""
         now = self.ctx.now()
+        self.ctx.epoch = fencing.take_lease(owner_label(), now)
         state = engine_state()
         state.status = EngineState.Status.PAUSED if state.paused else EngineState.Status.RUNNING
         state.started_at = now
@@ -54,12 +81,14 @@ class Engine:
         state.owner = owner_label()
         state.last_error = ""
         state.save()
-        events.record(events.Category.ENGINE, f"engine started ({state.owner})", now=now)
-        markets.refresh_all(self.ctx, force=True)
-        self.reconcile()
+        events.record(
+            events.Category.ENGINE, f"engine started ({state.owner}, lease {self.ctx.epoch})", now=now
+        )
 
     def reconcile(self) -> int:
         """Resume from the database: look every live order up on its exchange and adopt what changed."""
+        if self.suspended:
+            return 0
         changed = reconcile.reconcile(self.ctx)
         dispatch.dispatch(self.ctx)  # what the exchange never received goes out again, once
         if changed:
@@ -69,7 +98,17 @@ class Engine:
         return changed
 
     def tick(self) -> TickReport:
-        """One pass. Every step commits its own changes, so a crash between steps loses nothing."""
+        """One pass, only while the lock is provably held; stops at once when it is not."""
+        if not self.guard.may_trade():
+            return TickReport()
+        try:
+            return self._tick()
+        except LeaseLost as exc:
+            self.guard.suspend(f"a write was refused: {exc}")
+            return TickReport()
+
+    def _tick(self) -> TickReport:
+        """Every step commits its own changes, so a crash between steps loses nothing."""
         ctx = self.ctx
         ctx.refresh_config()
         report = TickReport()
@@ -110,22 +149,28 @@ class Engine:
         return False
 
     def heartbeat(self) -> None:
+        if self.suspended:
+            return  # the state row belongs to whichever engine holds the lock now
         paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
         status = EngineState.Status.PAUSED if paused else EngineState.Status.RUNNING
         EngineState.objects.filter(pk=1).update(heartbeat_at=self.ctx.now(), status=status)
 
     def prune_events(self) -> int:
         """Drop events older than `logging.event_retention_days` (the JSON log file keeps its own rotation)."""
+        if self.suspended:
+            return 0
         cutoff = self.ctx.now() - timedelta(days=self.ctx.cfg.logging.event_retention_days)
         deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
         return deleted
 
     def refresh_markets(self) -> None:
-        markets.refresh_all(self.ctx)
+        if not self.suspended:
+            markets.refresh_all(self.ctx)
 
     def stop(self) -> None:
-        EngineState.objects.filter(pk=1).update(status=EngineState.Status.STOPPED)
-        events.record(events.Category.ENGINE, "engine stopped", now=self.ctx.now())
+        if not self.suspended:
+            EngineState.objects.filter(pk=1).update(status=EngineState.Status.STOPPED)
+            events.record(events.Category.ENGINE, "engine stopped", now=self.ctx.now())
         if self.lock is not None:
             self.lock.release()
 

@@ -34,7 +34,7 @@ from ..core.precision import order_violations
 from ..core.types import MarketRules, OrderSide
 from ..models import DcaLeg, Order, OrderState, PositionGroup
 from ..models.orders import LIVE_ORDER_STATES
-from . import fills
+from . import crashpoints, fills
 from .context import EngineContext
 
 _STATE_FROM_REPORT = {
@@ -66,26 +66,31 @@ def new_order(
     price: Decimal | None,
     allocations: dict[str, str] | None = None,
 ) -> Order:
+    """Write a QUEUED order under this engine's lease (a stale engine's insert fails: LeaseLost)."""
     pyramid_index = leg.pyramid.index if leg is not None else None
     leg_index = leg.index if leg is not None else None
-    attempt = _next_attempt(group, pyramid_index, leg_index, purpose)
     now = ctx.now()
-    return Order.objects.create(
-        client_order_id=client_order_id(ctx.namespace, group.pk, pyramid_index, leg_index, purpose, attempt),
-        account_id=group.account_id,
-        group=group,
-        leg=leg,
-        purpose=purpose.value,
-        symbol=group.symbol,
-        side=side.value,
-        type=order_type,
-        price=price,
-        qty=qty,
-        allocations=allocations or {},
-        attempt=attempt,
-        created_at=now,
-        updated_at=now,
-    )
+    with ctx.write():
+        attempt = _next_attempt(group, pyramid_index, leg_index, purpose)
+        return Order.objects.create(
+            client_order_id=client_order_id(
+                ctx.namespace, group.pk, pyramid_index, leg_index, purpose, attempt
+            ),
+            account_id=group.account_id,
+            group=group,
+            leg=leg,
+            purpose=purpose.value,
+            symbol=group.symbol,
+            side=side.value,
+            type=order_type,
+            price=price,
+            qty=qty,
+            allocations=allocations or {},
+            attempt=attempt,
+            lease_epoch=ctx.epoch,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 def preflight(order: Order, rules: MarketRules, reference_price: Decimal) -> bool:
@@ -114,12 +119,16 @@ def submit(ctx: EngineContext, order: Order) -> Order:
     The SUBMITTING row is committed before the request leaves, so a crash mid-request is
     recovered by looking the order up by its client id, never by sending blindly.
     """
+    if ctx.in_write:
+        # The SUBMITTING row must be committed before the request leaves (see the module doc).
+        raise RuntimeError(f"order {order.client_order_id} would be sent inside an open transaction")
     account = ExchangeAccount.objects.get(pk=order.account_id)
-    order.state = OrderState.SUBMITTING
-    order.sends += 1
-    order.retry_at = None
-    order.updated_at = ctx.now()
-    order.save(update_fields=["state", "sends", "retry_at", "updated_at"])
+    with ctx.write():  # fenced: an engine that lost its lease stops here, before the request
+        order.state = OrderState.SUBMITTING
+        order.sends += 1
+        order.retry_at = None
+        order.updated_at = ctx.now()
+        order.save(update_fields=["state", "sends", "retry_at", "updated_at"])
     request = OrderRequest(
         client_order_id=order.client_order_id,
         symbol=order.symbol,
@@ -139,6 +148,7 @@ def submit(ctx: EngineContext, order: Order) -> Order:
         ctx.note_error(account.pk, exc)
         _reject(ctx, order, account, exc)
         return order
+    crashpoints.reached("order_sent")
     ctx.note_ok(account.pk)
     events.record(
         events.Category.ORDER,

@@ -9,7 +9,9 @@ from ..core.types import Side
 from ..models import GroupStatus, QueueEntry, SignalStatus
 from . import queueing
 from .context import EngineContext
-from .intake import finish, open_or_pyramid, resolve_market, unknown_symbol_reason
+from .intake import AlreadyApplied, finish, open_or_pyramid, resolve_market, unknown_symbol_reason
+
+QUEUED = {"expect": SignalStatus.QUEUED}  # a promoted signal must still be waiting in the queue
 
 
 def promote_ready(ctx: EngineContext) -> int:
@@ -42,10 +44,22 @@ def blocked_reason(ctx: EngineContext, entry: QueueEntry, force: bool) -> str | 
     return None
 
 
-def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool) -> bool:
-    """Open (or pyramid) a queued entry. `force` bypasses the pool limit (operator's Force Add)."""
+def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool, how: str = "") -> bool:
+    """Open (or pyramid) a queued entry. `force` bypasses the pool limit (operator's Force Add).
+
+    Taking the entry out of the queue, opening the group and the signal's new outcome are one
+    transaction: a crash in between neither loses the entry nor leaves the signal "queued".
+    """
     if blocked_reason(ctx, entry, force) is not None:
         return False
+    try:
+        with ctx.write():
+            return _promote(ctx, entry, force, how)
+    except AlreadyApplied:
+        return False
+
+
+def _promote(ctx: EngineContext, entry: QueueEntry, force: bool, how: str) -> bool:
     signal = entry.signal
     signal.symbol = entry.symbol
     group = queueing.live_group(entry.account_id, entry.symbol, entry.timeframe)
@@ -55,7 +69,9 @@ def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool) -> bool:
     symbol, fresh = resolve_market(ctx, entry.account, signal)
     if symbol is None and fresh:
         # Held while the rules were stale; the refreshed rules know no such market.
-        finish(ctx, signal, SignalStatus.REJECTED, unknown_symbol_reason(signal, entry.account), None)
+        finish(
+            ctx, signal, SignalStatus.REJECTED, unknown_symbol_reason(signal, entry.account), None, **QUEUED
+        )
         return False
     if group is not None and group.pyramid_count >= max_p:
         finish(
@@ -64,12 +80,13 @@ def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool) -> bool:
             "ignored",
             f"ignored: {group.pyramid_count}/{max_p} pyramids on group #{group.pk}",
             group,
+            **QUEUED,
         )
         return False
     status, reason, group = open_or_pyramid(ctx, signal, entry.account, Side(entry.side), size, group)
     if status != SignalStatus.APPLIED:
-        finish(ctx, signal, status, f"taken from the queue: {reason}", group)
+        finish(ctx, signal, status, f"taken from the queue: {reason}", group, **QUEUED)
         return False
-    how = "forced into the pool" if force else "promoted from the queue"
-    finish(ctx, signal, status, f"{how}: {reason}", group)
+    how = how or ("forced into the pool" if force else "promoted from the queue")
+    finish(ctx, signal, status, f"{how}: {reason}", group, **QUEUED)
     return True

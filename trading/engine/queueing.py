@@ -146,7 +146,10 @@ def enqueue(
 
 def _drop(ctx: EngineContext, entry: QueueEntry, reason: str) -> None:
     with transaction.atomic():
-        Signal.objects.filter(pk=entry.signal_id).update(status=SignalStatus.IGNORED, reason=reason)
+        # Only a signal already settled as queued: a newcomer evicted on arrival is settled by intake.
+        Signal.objects.filter(pk=entry.signal_id, status=SignalStatus.QUEUED).update(
+            status=SignalStatus.IGNORED, reason=reason
+        )
         entry.delete()
     events.record(
         events.Category.SIGNAL,

@@ -1,7 +1,7 @@
 """Trading state. Only the engine loop writes groups, pyramids, legs, orders and trades;
 the web process writes only the inbox (`Signal`) and the command table (`Command`)."""
 
-from .engine import ApiToken, ConfigDocument, EngineState
+from .engine import ApiToken, ConfigDocument, EngineLease, EngineState
 from .events import Event
 from .groups import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid
 from .inbox import Command, CommandStatus, QueueEntry, Signal, SignalStatus
@@ -13,6 +13,7 @@ __all__ = [
     "CommandStatus",
     "ConfigDocument",
     "DcaLeg",
+    "EngineLease",
     "EngineState",
     "Event",
     "GroupStatus",

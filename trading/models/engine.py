@@ -29,6 +29,22 @@ class EngineState(models.Model):
         return f"engine {self.status}"
 
 
+class EngineLease(models.Model):
+    """The fencing token (pk=1). Every engine that takes the lock bumps `epoch`; every write that can
+    lead to an order checks it in the same transaction, so an engine that lost its lock cannot act.
+
+    The advisory lock (or lock file) says who *should* run; the epoch makes sure a stale engine
+    that has not noticed yet fails instead of trading.
+    """
+
+    epoch = models.PositiveBigIntegerField(default=0)
+    holder = models.CharField(max_length=100, blank=True)  # host:pid of the engine holding `epoch`
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"lease epoch {self.epoch} ({self.holder})"
+
+
 class ConfigDocument(models.Model):
     """The validated configuration (pk=1), mirrored to <data dir>/config.json."""
 

@@ -76,7 +76,13 @@ class Pyramid(models.Model):
 
     class Meta:
         ordering = ["group_id", "index"]
-        constraints = [models.UniqueConstraint(fields=["group", "index"], name="uniq_pyramid_index")]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "index"], name="uniq_pyramid_index"),
+            # A signal opens at most one pyramid, whatever happens to the engine in between.
+            models.UniqueConstraint(
+                fields=["signal"], condition=Q(signal__isnull=False), name="one_pyramid_per_signal"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.group} P{self.index}"

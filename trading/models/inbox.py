@@ -53,6 +53,21 @@ class Signal(models.Model):
         return f"signal #{self.pk} {self.intent} {self.raw_symbol} {self.timeframe}: {self.status}"
 
 
+class PayloadClaim(models.Model):
+    """When a payload (by fingerprint) was last accepted: the identical-payload window counts from here.
+
+    The webhook takes the claim with one conditional upsert in the transaction that stores the signal
+    (trading/webhooks.py `_claim`), so the database, not a read-then-insert, decides which of many
+    concurrent copies is the original.
+    """
+
+    fingerprint = models.CharField(max_length=64, primary_key=True)
+    claimed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"payload {self.fingerprint[:12]} claimed at {self.claimed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class QueueEntry(models.Model):
     """A waiting entry: the pool was full, the market rules were stale, or the opposite side is live."""
 
@@ -86,6 +101,7 @@ class QueueEntry(models.Model):
 
 class CommandStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"  # claimed by the engine, applied outside a transaction
     APPLIED = "applied", "Applied"
     FAILED = "failed", "Failed"
 

@@ -53,6 +53,8 @@ class Order(models.Model):
     state = models.CharField(max_length=20, choices=OrderState.choices, default=OrderState.QUEUED)
     exchange_order_id = models.CharField(max_length=80, blank=True)
     attempt = models.PositiveSmallIntegerField(default=0)
+    # The engine lease (EngineLease.epoch) under which the row was written: the insert is fenced.
+    lease_epoch = models.PositiveBigIntegerField(default=0)
     sends = models.PositiveSmallIntegerField(default=0)  # requests made (retries after timeouts)
     retry_at = models.DateTimeField(null=True, blank=True)  # backoff after a temporary failure
     error = models.CharField(max_length=500, blank=True)

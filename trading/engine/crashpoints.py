@@ -1,0 +1,36 @@
+"""Named crash points for the reliability tests and the soak script (inert unless asked for).
+
+`ENGINE_CRASH_AT=order_sent` makes the engine SIGKILL itself the first time it passes that point;
+`order_sent:3` the third time. A real SIGKILL, not an exception: nothing gets to clean up, exactly
+as when the machine loses power, so the test sees what a restart really has to recover from.
+
+The points, in the order one entry signal passes them:
+- `signal_applied`: group, pyramid, legs and QUEUED orders written, the transaction not committed;
+- `signal_committed`: the signal's outcome committed, its orders not sent;
+- `order_sent`: the exchange accepted an order, its answer not yet stored.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_WANTED = os.environ.get("ENGINE_CRASH_AT", "")
+_passes: dict[str, int] = {}
+
+
+def _target() -> tuple[str, int]:
+    name, _, nth = _WANTED.partition(":")
+    return name, int(nth) if nth.isdigit() else 1
+
+
+def reached(name: str) -> None:
+    """Die here if this run was started to crash at `name` (and this is the wanted pass)."""
+    if not _WANTED:
+        return
+    wanted, nth = _target()
+    if name != wanted:
+        return
+    _passes[name] = _passes.get(name, 0) + 1
+    if _passes[name] == nth:
+        os.kill(os.getpid(), signal.SIGKILL)

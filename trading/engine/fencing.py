@@ -1,0 +1,48 @@
+"""Fencing: an engine that lost its lock must fail its next write instead of trading.
+
+The process lock (PostgreSQL advisory lock, or a lock file next to SQLite) decides which engine
+should run. It can vanish under a running engine — a dropped database connection silently releases
+an advisory lock — and the engine would not know until it looked. So every engine takes a lease
+when it gets the lock: `EngineLease.epoch` goes up by one. Each transaction that inserts or sends
+an order first checks, inside that transaction, that the epoch is still its own (`fence`). A newer
+engine has bumped it, so the stale engine's transaction raises `LeaseLost` and rolls back.
+
+On PostgreSQL the fence is an UPDATE of the lease row: it holds the row lock until commit, so a
+takeover (which updates the same row) is ordered strictly before or after the whole transaction.
+On SQLite every engine transaction already holds the database's write lock (IMMEDIATE mode).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from ..models import EngineLease
+
+
+class LeaseLost(RuntimeError):
+    """This engine's lease was taken over (or never taken): it must stop trading at once."""
+
+
+def take_lease(holder: str, now: datetime) -> int:
+    """Start a new epoch for `holder`; every write of an older epoch fails from now on."""
+    with transaction.atomic():
+        EngineLease.objects.get_or_create(pk=1)
+        EngineLease.objects.filter(pk=1).update(epoch=F("epoch") + 1, holder=holder[:100], acquired_at=now)
+        return EngineLease.objects.values_list("epoch", flat=True).get(pk=1)
+
+
+def fence(epoch: int) -> None:
+    """Raise LeaseLost unless `epoch` is still the current lease (call inside the transaction)."""
+    if not epoch or not EngineLease.objects.filter(pk=1, epoch=epoch).update(epoch=epoch):
+        current = EngineLease.objects.filter(pk=1).values_list("epoch", "holder").first()
+        raise LeaseLost(
+            f"engine lease {epoch} is no longer current"
+            + (f" (epoch {current[0]} held by {current[1] or 'another engine'})" if current else "")
+        )
+
+
+def current_epoch() -> int:
+    return EngineLease.objects.filter(pk=1).values_list("epoch", flat=True).first() or 0
