@@ -99,6 +99,11 @@ class CcxtExchange:
         self._rate_limit_info: dict[str, Any] | None = None
         self._ours_by_venue: dict[str, str] = {}  # venue client id → ours, for shortened ids
 
+    @property
+    def request_timeout_sec(self) -> float:
+        """How long a request we gave up on may still land at the venue (ccxt's timeout)."""
+        return float(getattr(self._exchange, "timeout", 10_000) or 10_000) / 1000
+
     def _configure(self, ex: Any) -> None:
         ex.enableRateLimit = True  # ccxt spaces requests by the venue's request weights
         ex.enableLastJsonResponse = True  # keeps Binance's exchangeInfo rateLimits after a market load

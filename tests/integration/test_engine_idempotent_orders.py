@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trading.core.clientid import Purpose, client_order_id, parse_client_order_id
+from trading.engine import orders
 from trading.engine.context import EngineContext
 from trading.engine.loop import Engine
 from trading.models import Event, LegState, Order, OrderState
@@ -93,3 +94,25 @@ def test_client_ids_are_deterministic_and_unique(driver, engine):
         assert order.client_order_id == expected
         assert parse_client_order_id(order.client_order_id).group_id == group.pk
     assert [o.qty for o in orders[:5]] == BTC_LADDER_QTYS
+
+
+def test_an_order_the_exchange_does_not_know_is_not_re_sent_while_its_request_could_still_land(
+    driver, engine, clock
+):
+    venue = install_flaky_venue(engine, lose="request")
+    venue.request_timeout_sec = 10  # like a ccxt venue: a request we gave up on may arrive late
+    driver.send(price="43000")
+    entry = Order.objects.get(purpose="entry")
+    assert entry.state == OrderState.SUBMITTING
+    settle = venue.request_timeout_sec + orders.SETTLE_MARGIN_SEC
+
+    clock.advance(seconds=settle - 1)
+    driver.tick()  # looked up again: still unknown, but a late request could still land
+    assert venue.sent.count(entry.client_order_id) == 1
+
+    clock.advance(seconds=2)
+    driver.tick()  # no request can arrive any more: "unknown" now means "never got it"
+    assert venue.sent.count(entry.client_order_id) == 2
+    entry.refresh_from_db()
+    assert entry.state == OrderState.FILLED
+    assert set(paper_orders_per_client_id().values()) == {1}

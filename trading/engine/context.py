@@ -90,7 +90,7 @@ class EngineContext:
             from .dispatch import dispatch  # dispatch → orders → context: import at use
 
             due, self._dispatch_due = self._dispatch_due, set()
-            dispatch(self, due)
+            dispatch(self, due, urgent_only=True)  # resting DCA legs leave at the end of the tick
 
     @property
     def in_write(self) -> bool:

@@ -31,17 +31,23 @@ PRIORITY = {
 }
 
 
-def _queued(account_id: int):
+# What leaves at once when a decision commits: closes and each entry's first (marketable) order.
+# Resting DCA legs follow at the end of the tick, so a burst of signals gets every DCA0 out first.
+URGENT = PRIORITY[Purpose.ENTRY.value]
+
+
+def _queued(account_id: int, urgent_only: bool = False):
     rank = Case(
         *[When(purpose=purpose, then=Value(level)) for purpose, level in PRIORITY.items()],
         default=Value(9),
         output_field=IntegerField(),
     )
-    return (
+    queued = (
         Order.objects.filter(account_id=account_id, state=OrderState.QUEUED)
         .annotate(rank=rank)
         .order_by("rank", "id")
     )
+    return queued.filter(rank__lte=URGENT) if urgent_only else queued
 
 
 ENTRIES = {Purpose.ENTRY.value, Purpose.DCA.value}
@@ -57,7 +63,7 @@ def _paused(ctx: EngineContext, account_id: int) -> bool:
     return until is not None and until > ctx.now()
 
 
-def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
+def dispatch(ctx: EngineContext, account_ids: set[int] | None = None, *, urgent_only: bool = False) -> int:
     """Send what the limits allow now; the rest waits for the next tick. Returns orders sent.
 
     Inside an engine transaction nothing is sent: the accounts are noted and their queues leave
@@ -80,14 +86,17 @@ def dispatch(ctx: EngineContext, account_ids: set[int] | None = None) -> int:
         except ExchangeError as exc:
             ctx.note_error(account.pk, exc)
             continue
-        for order in _queued(account.pk):
-            if order.purpose in ENTRIES and _entries_stopped(account.pk):
+        stopped = bool(account.entries_blocked_reason)
+        for order in _queued(account.pk, urgent_only):
+            if order.purpose in ENTRIES and stopped:
                 orders.drop_unsent(ctx, order, "entries stopped on this account")
                 continue
             if limiter is not None and not limiter.try_acquire():
                 break
-            orders.submit(ctx, order)
+            orders.submit(ctx, order, account)
             sent += 1
+            if order.state == OrderState.REJECTED:
+                stopped = _entries_stopped(account.pk)  # an auth or funds failure stops the rest
             if _paused(ctx, account.pk):
                 break  # a 429/418 on this send: the rest waits out the venue's Retry-After
         if limiter is not None:

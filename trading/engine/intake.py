@@ -22,7 +22,10 @@ from .fencing import LeaseLost
 log = logging.getLogger(__name__)
 
 
-def apply_pending(ctx: EngineContext, limit: int = 20) -> int:
+BATCH = 20  # signals per tick: a backlog still leaves room for fills and take-profit every tick
+
+
+def apply_pending(ctx: EngineContext, limit: int = BATCH) -> int:
     pending = list(Signal.objects.filter(status=SignalStatus.RECEIVED).order_by("id")[:limit])
     for signal in pending:
         apply_signal(ctx, signal)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import close_old_connections
 
@@ -31,6 +31,8 @@ from .lockguard import LockGuard
 
 log = logging.getLogger(__name__)
 
+HOLD_LEGS_MAX = timedelta(seconds=2)
+
 
 @dataclass
 class TickReport:
@@ -56,6 +58,7 @@ class Engine:
         self.lock = EngineLock() if use_lock else None
         self.guard = LockGuard(self)
         self._last_sync = None
+        self._holding_since: datetime | None = None
 
     @property
     def suspended(self) -> str | None:
@@ -116,16 +119,28 @@ class Engine:
         paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
         if not paused:
             report.signals = intake.apply_pending(ctx)
-        dispatch.dispatch(ctx)  # orders still waiting for rate-limit room
+        hold = self._hold_resting_legs(backlog=report.signals >= intake.BATCH)
+        dispatch.dispatch(ctx, urgent_only=hold)  # orders still waiting for rate-limit room
         if self._sync_due():
             report.orders_synced = orders.sync_live_orders(ctx)
-            dispatch.dispatch(ctx)  # lost submissions the sync put back in the queue
+            dispatch.dispatch(ctx, urgent_only=hold)  # lost submissions the sync put back in the queue
             report.take_profits = takeprofit.sweep(ctx)
         report.expired = queueing.expire(ctx)
         if not paused:
             report.promoted = promotion.promote_ready(ctx)
         report.risk_actions = self._risk_step(report, paused=bool(paused))
         return report
+
+    def _hold_resting_legs(self, *, backlog: bool) -> bool:
+        """While signals queue up in the inbox, decisions, closes and each entry's first order go
+        first; resting DCA legs (limit orders away from the market) wait, at most HOLD_LEGS_MAX."""
+        now = self.ctx.now()
+        if not backlog:
+            self._holding_since = None
+            return False
+        if self._holding_since is None:
+            self._holding_since = now
+        return now - self._holding_since < HOLD_LEGS_MAX
 
     def _risk_step(self, report: TickReport, *, paused: bool) -> int:
         """Every `evaluate_interval_sec`, and after fills when `evaluate_on_fill`; one action at most."""

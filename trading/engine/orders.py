@@ -113,7 +113,7 @@ def preflight(order: Order, rules: MarketRules, reference_price: Decimal) -> boo
     return False
 
 
-def submit(ctx: EngineContext, order: Order) -> Order:
+def submit(ctx: EngineContext, order: Order, account: ExchangeAccount | None = None) -> Order:
     """Send the order once; on a temporary failure leave it SUBMITTING for the next sync.
 
     The SUBMITTING row is committed before the request leaves, so a crash mid-request is
@@ -122,7 +122,7 @@ def submit(ctx: EngineContext, order: Order) -> Order:
     if ctx.in_write:
         # The SUBMITTING row must be committed before the request leaves (see the module doc).
         raise RuntimeError(f"order {order.client_order_id} would be sent inside an open transaction")
-    account = ExchangeAccount.objects.get(pk=order.account_id)
+    account = account or ExchangeAccount.objects.get(pk=order.account_id)
     with ctx.write():  # fenced: an engine that lost its lease stops here, before the request
         order.state = OrderState.SUBMITTING
         order.sends += 1
@@ -318,6 +318,8 @@ def sync_one(ctx: EngineContext, order: Order) -> int:
     ctx.note_ok(order.account_id)
     if report is None:
         if order.state == OrderState.SUBMITTING:
+            if not _settled(ctx, order):
+                return 0  # a request may still be on its way (e.g. an engine that died mid-send)
             # The exchange never saw it: it goes back into the account's queue and is sent again
             # with the same client id, within the pause, the rate limit and the close-first order.
             order.state = OrderState.QUEUED
@@ -338,3 +340,17 @@ def sync_one(ctx: EngineContext, order: Order) -> int:
         fills.order_finished(ctx, order)
         return 1
     return _adopt(ctx, order, report)
+
+
+def _settled(ctx: EngineContext, order: Order) -> bool:
+    """Whether a request for this SUBMITTING order can no longer reach the exchange.
+
+    "Not found" only proves the exchange never got the order once any request that was in flight
+    has timed out: a request sent just before a crash (or by an engine that lost its lock) can
+    still arrive. Until then the order is looked up again, never re-sent.
+    """
+    timeout = getattr(ctx.adapter(order.account), "request_timeout_sec", 0)
+    return ctx.now() - order.updated_at >= timedelta(seconds=timeout + SETTLE_MARGIN_SEC) if timeout else True
+
+
+SETTLE_MARGIN_SEC = 5

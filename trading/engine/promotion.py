@@ -16,13 +16,19 @@ QUEUED = {"expect": SignalStatus.QUEUED}  # a promoted signal must still be wait
 
 def promote_ready(ctx: EngineContext) -> int:
     """Walk the ranked queue and promote every entry that can go now."""
+    if not QueueEntry.objects.exists():
+        return 0
     promoted = 0
+    slot_free = queueing.pool_state(ctx).has_free_slot
     for ranked in queueing.ranked(ctx):
+        if not ranked.entry.continuation and not slot_free:
+            continue  # a new group needs a slot (a full pool is the common case under a backlog)
         entry = (
             QueueEntry.objects.select_related("signal", "account").filter(pk=ranked.entry.entry_id).first()
         )
         if entry is not None and try_promote(ctx, entry, force=False):
             promoted += 1
+            slot_free = queueing.pool_state(ctx).has_free_slot
     return promoted
 
 

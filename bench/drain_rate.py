@@ -1,0 +1,121 @@
+"""How fast a restarted engine works through a backlog: signals applied per second.
+
+After a crash (or a long pause) the inbox holds everything that arrived meanwhile. This script
+fills it with `--signals` webhooks while no engine runs (`manage.py run --no-engine` takes them),
+then starts `manage.py runengine` and measures from its "engine started" event to the moment the
+last signal has its outcome. The mix is what a busy strategy sends: entries on `--markets` markets
+(pool 10: most wait in the queue, later ones replace them; repeats become pyramids, then "5/5"),
+with one exit in ten.
+
+    .venv/bin/python bench/drain_rate.py                       # SQLite (the embedded default)
+    .venv/bin/python bench/drain_rate.py --postgres postgres://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engine_site.settings")
+os.environ.setdefault("ENGINE_DATA_DIR", tempfile.mkdtemp(prefix="tv-drain-settings-"))
+
+from signal_to_order import pick_markets  # noqa: E402
+
+from tests.reliability.world import Install, Server, post_webhook  # noqa: E402
+from tests.serving import stop, wait_for  # noqa: E402
+
+
+def fill_inbox(server: Server, count: int, markets: int, seed: int) -> None:
+    rng = random.Random(seed)
+    chosen = pick_markets(markets)
+    for n in range(count):
+        market = rng.choice(chosen)
+        fields = {"symbol": market.exchange_symbol, "trade_id": f"drain-{n}"}
+        if n % 10 == 9:
+            status = post_webhook(server.base, intent="exit", side="sell", **fields)
+        else:
+            price = market.entry_price * Decimal(1000 - rng.randint(0, 20)) / 1000
+            status = post_webhook(server.base, entry_price=format(price, "f"), order_size="40", **fields)
+        if status != 202:
+            raise SystemExit(f"webhook {n} answered {status}")
+
+
+def _when(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def measure(install: Install, count: int, timeout: float) -> dict:
+    engine = install.start("runengine", "--no-migrate")
+    started_wall = time.monotonic()
+    try:
+        wait_for(
+            lambda: install.scalar("SELECT count(*) FROM trading_signal WHERE status = 'received'") == 0,
+            timeout=timeout,
+            what="the backlog to drain",
+        )
+        wall = time.monotonic() - started_wall
+    finally:
+        stop(engine)
+    started = _when(
+        install.scalar("SELECT min(created_at) FROM trading_event WHERE message LIKE ?", ("engine started%",))
+    )
+    first = _when(install.scalar("SELECT min(processed_at) FROM trading_signal"))
+    last = _when(install.scalar("SELECT max(processed_at) FROM trading_signal"))
+    outcomes = dict(install.query("SELECT status, count(*) FROM trading_signal GROUP BY status"))
+    return {
+        "signals": count,
+        "process start → drained (s)": round(wall, 2),
+        "engine started → drained (s)": round((last - started).total_seconds(), 2),
+        "signals/s (engine started → last outcome)": round(
+            count / max((last - started).total_seconds(), 1e-9), 1
+        ),
+        "signals/s (first → last outcome)": round(count / max((last - first).total_seconds(), 1e-9), 1),
+        "outcomes": outcomes,
+        "orders": install.scalar("SELECT count(*) FROM trading_order"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--signals", type=int, default=300)
+    parser.add_argument("--markets", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--postgres", help="a PostgreSQL server URL: a throw-away database is created on it")
+    args = parser.parse_args(argv)
+    if args.postgres:
+        os.environ["DATABASE_URL"] = args.postgres
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    install = Install.create(Path(tempfile.mkdtemp(prefix="tv-drain-")))
+    try:
+        web = Server(install, "--no-engine")
+        try:
+            fill_inbox(web, args.signals, args.markets, args.seed)
+            result = measure(install, args.signals, args.timeout)
+        finally:
+            web.stop()
+        report = install.invariants()
+    finally:
+        install.destroy()
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"drain rate on {database}, {datetime.now():%Y-%m-%d %H:%M}")
+    for key, value in result.items():
+        print(f"  {key}: {value}")
+    print(f"  invariants: {'ok' if report['ok'] else report['problems']}")
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
