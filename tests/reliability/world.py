@@ -140,7 +140,8 @@ class Server:
         stop(self.proc)
 
 
-def post_webhook(base: str, *, intent: str = "signal", side: str = "buy", **tv: str) -> int:
+def post_webhook(base: str, *, intent: str = "signal", side: str = "buy", with_body: bool = False, **tv: str):
+    """POST an alert; the status (0: no answer at all), or (status, JSON body) with `with_body`."""
     payload = {
         "secret": SECRET,
         "tv": {"exchange": "BINANCE", "symbol": "BTCUSDT", "timeframe": "15", **tv},
@@ -154,9 +155,17 @@ def post_webhook(base: str, *, intent: str = "signal", side: str = "buy", **tv: 
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
+            status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code
+        status, raw = exc.code, exc.read()
+    except OSError:  # refused, reset, timed out: the server is not there
+        status, raw = 0, b""
+    if not with_body:
+        return status
+    try:
+        return status, json.loads(raw or b"{}")
+    except ValueError:
+        return status, {}
 
 
 def _admin(url: str, sql: str) -> None:

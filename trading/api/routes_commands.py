@@ -31,7 +31,7 @@ def enqueue(request: HttpRequest, kind: str, args: dict[str, Any] | None = None)
 
 @router.get("/commands/{command_id}", response={200: CommandOut, 404: ErrorOut})
 def get_command(request: HttpRequest, command_id: int) -> Command:
-    """A command's status (pending → applied | failed) and the engine's result message."""
+    """A command's status (pending → [running →] applied | failed) and the engine's result message."""
     command = Command.objects.select_related("created_by").filter(pk=command_id).first()
     if command is None:
         raise HttpError(404, f"command #{command_id} not found")
