@@ -8,6 +8,7 @@ paper exchange holding exactly those orders, and balances equal to the fills.
 
 from __future__ import annotations
 
+import json
 import signal as signals
 
 import pytest
@@ -56,3 +57,39 @@ def test_a_signal_killed_mid_application_opens_one_pyramid_and_sends_each_order_
     assert theirs == ours, "the paper exchange must hold exactly the engine's orders, each once"
     report = install.invariants()
     assert report["ok"], report["problems"]
+
+
+def test_a_promotion_killed_mid_way_neither_loses_the_queued_entry_nor_leaves_it_marked_queued(install):
+    (install.data_dir / "config.json").write_text(json.dumps({"execution_pool": {"max_open_groups": 1}}))
+    first = Server(install)
+    try:
+        assert first.webhook(symbol="BTCUSDT", entry_price="43000", order_size="100", trade_id="btc") == 202
+        assert first.webhook(symbol="ETHUSDT", entry_price="2300", order_size="100", trade_id="eth") == 202
+        wait_for(
+            lambda: signal_status(install, "eth") == "queued", timeout=60, what="ETH to wait in the queue"
+        )
+    finally:
+        first.stop()
+
+    doomed = Server(install, ENGINE_CRASH_AT="promotion_applied")
+    assert doomed.webhook(intent="exit", side="sell", symbol="BTCUSDT", trade_id="btc-exit") == 202
+    wait_for(lambda: doomed.proc.poll() is not None, timeout=60, what="the engine to die mid-promotion")
+    assert doomed.proc.returncode == -signals.SIGKILL, install.tail()
+
+    survivor = Server(install)
+    try:
+        wait_for(lambda: signal_status(install, "eth") == "applied", timeout=60, what="ETH to be promoted")
+        wait_for(lambda: settled(install), timeout=60, what="its orders to go out")
+    finally:
+        survivor.stop()
+    reason = install.scalar("SELECT reason FROM trading_signal WHERE trade_id = 'eth'")
+    assert reason.startswith("promoted from the queue: opened group #")
+    assert install.scalar("SELECT count(*) FROM trading_queueentry") == 0
+    eth = install.scalar("SELECT id FROM trading_signal WHERE trade_id = 'eth'")
+    assert install.scalar("SELECT count(*) FROM trading_pyramid WHERE signal_id = ?", (eth,)) == 1
+    report = install.invariants()
+    assert report["ok"], report["problems"]
+
+
+def signal_status(install: Install, trade_id: str) -> str | None:
+    return install.scalar("SELECT status FROM trading_signal WHERE trade_id = ?", (trade_id,))

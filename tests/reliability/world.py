@@ -142,11 +142,14 @@ class Server:
 
 def post_webhook(base: str, *, intent: str = "signal", side: str = "buy", with_body: bool = False, **tv: str):
     """POST an alert; the status (0: no answer at all), or (status, JSON body) with `with_body`."""
+    trade_id = tv.pop("trade_id", None)
     payload = {
         "secret": SECRET,
         "tv": {"exchange": "BINANCE", "symbol": "BTCUSDT", "timeframe": "15", **tv},
         "execution_intent": {"type": intent, "side": side, "position_size_type": "quote"},
     }
+    if trade_id is not None:
+        payload["strategy_info"] = {"trade_id": trade_id}
     request = urllib.request.Request(
         f"{base}/webhooks/tradingview",
         data=json.dumps(payload).encode(),

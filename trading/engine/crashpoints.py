@@ -7,7 +7,9 @@ as when the machine loses power, so the test sees what a restart really has to r
 The points, in the order one entry signal passes them:
 - `signal_applied`: group, pyramid, legs and QUEUED orders written, the transaction not committed;
 - `signal_committed`: the signal's outcome committed, its orders not sent;
-- `order_sent`: the exchange accepted an order, its answer not yet stored.
+- `order_sent`: the exchange accepted an order, its answer not yet stored;
+- `promotion_applied`: a queued entry's group opened, the transaction taking it out of the queue
+  not committed.
 """
 
 from __future__ import annotations

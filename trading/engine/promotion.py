@@ -7,7 +7,7 @@ from exchanges.models import ExchangeAccount
 from ..core.sizing import PyramidSize
 from ..core.types import Side
 from ..models import GroupStatus, QueueEntry, SignalStatus
-from . import queueing
+from . import crashpoints, queueing
 from .context import EngineContext
 from .intake import AlreadyApplied, finish, open_or_pyramid, resolve_market, unknown_symbol_reason
 
@@ -93,6 +93,7 @@ def _promote(ctx: EngineContext, entry: QueueEntry, force: bool, how: str) -> bo
     if status != SignalStatus.APPLIED:
         finish(ctx, signal, status, f"taken from the queue: {reason}", group, **QUEUED)
         return False
+    crashpoints.reached("promotion_applied")
     how = how or ("forced into the pool" if force else "promoted from the queue")
     finish(ctx, signal, status, f"{how}: {reason}", group, **QUEUED)
     return True
