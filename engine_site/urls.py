@@ -15,6 +15,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("healthz", healthz),
+    # Ahead of admin.site.urls: the admin's sign-in goes through the console's throttle.
+    path("admin/login/", console_auth.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     # Both spellings answer directly: a redirect would lose TradingView's POST body.

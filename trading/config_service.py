@@ -81,6 +81,11 @@ def current() -> EngineConfig:
     return cfg
 
 
+def cached_webhook_secret() -> str:
+    """The secret of the config this process last read, without a query ("" before the first read)."""
+    return _cache[1].security.webhook_secret if _cache is not None else ""
+
+
 def current_version() -> int:
     return ConfigDocument.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from . import live
+from .core.webhook_payload import MIN_MASKED_SECRET
 from .models import Event
 
 _file_logger: logging.Logger | None = None
@@ -46,6 +47,28 @@ def jsonable(context: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(context, default=_json_default))
 
 
+def _known_secrets() -> list[str]:
+    # No query: the environment's secret and the one in the config this process last read. Events
+    # are recorded on every path, including the config service's own, so this must stay cheap.
+    from . import config_service  # late: config_service records events itself
+
+    known = (settings.ENGINE_WEBHOOK_SECRET, config_service.cached_webhook_secret())
+    return [secret for secret in known if len(secret) >= MIN_MASKED_SECRET]
+
+
+def _masked(value: Any, secrets: list[str]) -> Any:
+    """`value` with every secret masked, in strings and in key names (a sender may use one as a key)."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {_masked(key, secrets): _masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, secrets) for item in value]
+    return value
+
+
 def record(
     category: str,
     message: str,
@@ -59,7 +82,10 @@ def record(
     now: datetime | None = None,
 ) -> Event:
     when = now or datetime.now(UTC)
-    ctx = jsonable(context or {})
+    # The last line of defence for "secrets never reach an event or the log", whatever the caller did.
+    secrets = _known_secrets()
+    ctx = _masked(jsonable(context or {}), secrets)
+    message = _masked(message, secrets)
     event = Event.objects.create(
         created_at=when,
         category=category,

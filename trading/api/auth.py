@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from dashboard import ratelimit
 from trading.models import ApiToken
 
 from . import tokens
@@ -14,11 +15,18 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer <token>`. Unknown token → 401; read-only token on a write → 403."""
+    """`Authorization: Bearer <token>`. Unknown token → 401; read-only token on a write → 403; 429 while
+    the address is slowed for too many unknown tokens."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        # Failed tokens are counted per address; while an address is slowed a token is refused before
+        # it is looked up, so guessing is bounded however many requests arrive (dashboard.ratelimit).
+        wait = ratelimit.token_retry_after(request)
+        if wait:
+            raise HttpError(429, f"too many failed tokens from this address; retry in {wait} s")
         found = tokens.verify(token.strip())
         if found is None:
+            ratelimit.token_failed(request)
             return None
         if found.readonly and request.method not in READ_METHODS:
             raise HttpError(403, "read-only token")

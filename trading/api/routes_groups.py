@@ -18,7 +18,7 @@ from trading.models import DcaLeg, GroupStatus, Order, PositionGroup, Pyramid
 from trading.models.groups import OPEN_STATUSES
 
 from .routes_commands import ACCEPTED_OR_404, enqueue
-from .schemas import ErrorOut, GroupDetailOut, GroupPage, GroupStatusFilter, page
+from .schemas import MAX_LIMIT, MAX_OFFSET, ErrorOut, GroupDetailOut, GroupPage, GroupStatusFilter, page
 
 router = Router(tags=["groups"])
 
@@ -33,8 +33,8 @@ def list_groups(
     status: Annotated[
         GroupStatusFilter | None, Query(description='a status, or "open" for every non-closed one')
     ] = None,
-    limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Position groups, newest first."""
     rows = _groups().order_by("-opened_at", "-id")

@@ -8,7 +8,7 @@ from ninja.errors import HttpError
 
 from trading.models import Signal, SignalStatus
 
-from .schemas import ErrorOut, SignalDetailOut, SignalPage, page
+from .schemas import MAX_LIMIT, MAX_OFFSET, ErrorOut, SignalDetailOut, SignalPage, page
 
 router = Router(tags=["signals"])
 
@@ -18,8 +18,8 @@ def list_signals(
     request: HttpRequest,
     status: Query[SignalStatus | None] = None,
     symbol: str | None = Query(None, max_length=40),
-    limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Signals, newest first, with their status and the reason the engine gave."""
     rows = Signal.objects.order_by("-id")

@@ -15,7 +15,18 @@ from trading.core.routing import QueueReason
 from trading.models import EngineState, Event, PositionGroup, QueueEntry, Trade
 from trading.models.groups import OPEN_STATUSES
 
-from .schemas import ConfigErrorOut, ConfigOut, ErrorOut, EventPage, HealthOut, PoolOut, TradePage, page
+from .schemas import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    ConfigErrorOut,
+    ConfigOut,
+    ErrorOut,
+    EventPage,
+    HealthOut,
+    PoolOut,
+    TradePage,
+    page,
+)
 
 router = Router(tags=["system"])
 
@@ -91,8 +102,8 @@ def list_events(
     severity: Query[Event.Severity | None] = None,
     symbol: str | None = Query(None, max_length=40),
     since: Annotated[datetime | None, Query(description="ISO datetime; without an offset it is UTC")] = None,
-    limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Engine and webhook decisions, newest first."""
     rows = Event.objects.order_by("-created_at", "-id")
@@ -111,8 +122,8 @@ def list_events(
 def list_trades(
     request: HttpRequest,
     symbol: str | None = Query(None, max_length=40),
-    limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Realised closes (leg TP, group TP, exit, risk, manual), newest first, P&L net of fees."""
     rows = Trade.objects.select_related("account").order_by("-closed_at", "-id")

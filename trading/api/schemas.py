@@ -28,6 +28,11 @@ def decimal_text(value: Decimal) -> str:
 
 Dec = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str)]
 
+# Bounds of every list endpoint's `limit` and `offset` (out of range: 422). Unbounded, an offset past
+# 2**63 overflowed the database's 64-bit LIMIT/OFFSET into a 500; no table here nears a billion rows.
+MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000
+
 
 def page(rows: QuerySet, limit: int, offset: int) -> dict[str, Any]:
     """One page of a queryset in the shape every list endpoint answers with."""

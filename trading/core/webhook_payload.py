@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -45,6 +46,9 @@ from .webhook_values import (  # the value readers live apart; this module is th
 )
 
 MAX_BODY_BYTES = 64 * 1024
+# A secret is masked wherever it appears only from this length (the config's minimum): a shorter one
+# would mask every "a" or "tv" in a payload, and is no secret worth the name anyway.
+MIN_MASKED_SECRET = 8
 
 
 class PayloadError(Exception):
@@ -250,13 +254,16 @@ def parse_signal(data: dict[str, Any]) -> ParsedSignal:
         raise PayloadError(422, _scrub(errors, data.get("secret")))
     tv, intent = payload.tv, payload.execution_intent
     info, risk = payload.strategy_info or _StrategyInfo(), payload.risk or _Risk()
+    # Free-text fields become inbox columns and event messages: a secret pasted into one stays out.
+    hide = _masker(payload.secret)
+    raw_symbol = hide(tv.symbol)
     return ParsedSignal(
         secret=payload.secret,
-        source=payload.source,
+        source=_maybe(hide, payload.source),
         sent_at=payload.timestamp,
         exchange=tv.exchange,
-        raw_symbol=tv.symbol,
-        symbol=split_symbol(tv.symbol),  # None is fine: the engine resolves it against real markets
+        raw_symbol=raw_symbol,
+        symbol=split_symbol(raw_symbol),  # None is fine: the engine resolves it against real markets
         timeframe=tv.timeframe,
         intent=intent.type,
         side=intent.side,
@@ -266,8 +273,8 @@ def parse_signal(data: dict[str, Any]) -> ParsedSignal:
         max_slippage_percent=risk.max_slippage_percent,
         stop_loss=risk.stop_loss,
         take_profit=risk.take_profit,
-        trade_id=info.trade_id,
-        alert_name=info.alert_name,
+        trade_id=_maybe(hide, info.trade_id),
+        alert_name=_maybe(hide, info.alert_name),
         prev_market_position=tv.prev_market_position,
         market_position=tv.market_position,
         payload_fingerprint=payload_fingerprint(data),
@@ -294,17 +301,21 @@ def _sensitive(key: object) -> bool:
 def redact(data: dict[str, Any]) -> dict[str, Any]:
     """Deep-copy a decoded payload for logs and storage: secret-looking values become "***".
 
-    The copy is also storable as JSON anywhere: Decimals become their exact text, and NUL or unpaired
+    The payload's own `secret` is also masked wherever else the sender put it, in a value or in a key
+    name. The copy is storable as JSON anywhere: Decimals become their exact text, and NUL or unpaired
     surrogate characters become U+FFFD.
     """
+    secret = data.get("secret") if isinstance(data, dict) else None
+    mask = _masker(secret) if isinstance(secret, str) else _storable
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
-            return {_storable(str(k)): "***" if _sensitive(k) else walk(v) for k, v in value.items()}
+            # Keys too: a sender that uses the secret as a key name would otherwise store it verbatim.
+            return {mask(str(k)): "***" if _sensitive(k) else walk(v) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(item) for item in value]
         if isinstance(value, str):
-            return _storable(value)
+            return mask(value)
         if isinstance(value, Decimal) or (isinstance(value, float) and not math.isfinite(value)):
             return str(value)
         return value  # other JSON leaves are immutable, so sharing them is a copy
@@ -314,6 +325,17 @@ def redact(data: dict[str, Any]) -> dict[str, Any]:
 
 def _storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _maybe(mask: Callable[[str], str], text: str | None) -> str | None:
+    return None if text is None else mask(text)
+
+
+def _masker(secret: str) -> Callable[[str], str]:
+    if len(secret) < MIN_MASKED_SECRET:
+        return _storable
+    # Masked before the unstorable characters are replaced, so a secret containing one still matches.
+    return lambda text: _storable(text.replace(secret, "***"))
 
 
 def is_stale(sent_at: datetime | None, now: datetime, max_lag_seconds: int) -> bool:
