@@ -73,7 +73,11 @@ TEMPLATES = [
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
-        db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        # CONN_MAX_AGE=0: under daphne every request runs on its own thread, and a kept per-thread
+        # connection is a leaked one (40 concurrent clients took 87-98 and PostgreSQL refused the
+        # rest). With the pool, "closing" a connection hands it back; the health check makes the pool
+        # drop a connection that died (a database restart) instead of failing a request with it.
+        db = dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
     else:
         db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "engine.sqlite3")}
     if db["ENGINE"].endswith("sqlite3"):
@@ -86,6 +90,23 @@ def _database() -> dict:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             }
         )
+    if db["ENGINE"].endswith("postgresql"):
+        # One psycopg pool per process caps its connections at DB_POOL_MAX_SIZE (README: the
+        # connection budget). A request waits at most DB_POOL_TIMEOUT s for one, then gets a 503:
+        # 2.5 s, so that with the database down TradingView (which waits ~3 s) still sees the 503,
+        # which it re-sends; a timed-out delivery is not documented to be re-sent.
+        pool = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "2.5")),
+        }
+        if not (0 <= pool["min_size"] <= pool["max_size"] and pool["max_size"] >= 1 and pool["timeout"] > 0):
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(
+                f"DB_POOL_*: need 0 <= min_size <= max_size, max_size >= 1 and timeout > 0, got {pool}"
+            )
+        db.setdefault("OPTIONS", {})["pool"] = pool
     return db
 
 
@@ -169,7 +190,14 @@ if SERVED_OVER_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-# Failed sign-ins per (address, username) and per address within the window, then locked out.
+# Sign-in throttle (dashboard.ratelimit, counted in the database): ATTEMPTS failures per (address,
+# username) within the window lock that pair; past IP_ATTEMPTS per address (sign-ins or API tokens)
+# the address is slowed, never locked: 1, 2, 4 … s between attempts, at most MAX_DELAY_SEC.
 LOGIN_RATE_LIMIT_ATTEMPTS = int(os.environ.get("LOGIN_RATE_LIMIT_ATTEMPTS", "5"))
-LOGIN_RATE_LIMIT_IP_ATTEMPTS = int(os.environ.get("LOGIN_RATE_LIMIT_IP_ATTEMPTS", "20"))
+LOGIN_RATE_LIMIT_IP_ATTEMPTS = int(os.environ.get("LOGIN_RATE_LIMIT_IP_ATTEMPTS", "100"))
 LOGIN_RATE_LIMIT_WINDOW_SEC = int(os.environ.get("LOGIN_RATE_LIMIT_WINDOW_SEC", "300"))
+LOGIN_RATE_LIMIT_MAX_DELAY_SEC = int(os.environ.get("LOGIN_RATE_LIMIT_MAX_DELAY_SEC", "60"))
+# Request bodies over this are refused with 413 before they are read (engine_site.bodylimit, in front
+# of Django and inside daphne); the webhook keeps its own 64 KiB. Django's form-data check agrees.
+REQUEST_BODY_MAX_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES

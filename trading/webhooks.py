@@ -13,11 +13,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import config_service, events
+from . import config_service, events, unavailable
 from .config_schema import EngineConfig
 from .core.webhook_payload import (
     MAX_BODY_BYTES,
@@ -29,6 +29,7 @@ from .core.webhook_payload import (
     redact,
 )
 from .models import EngineState, Signal, SignalStatus
+from .models.inbox import PayloadClaim
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,15 @@ def _authentic(request: HttpRequest, body: bytes, data: dict, cfg: EngineConfig)
 
 @csrf_exempt
 def tradingview(request: HttpRequest) -> JsonResponse:
+    try:
+        return _receive(request)
+    except unavailable.DATABASE_UNAVAILABLE as exc:
+        # The inbox write is one transaction, so nothing was stored (unless the connection died
+        # during the commit itself; then the re-send this 503 asks for is answered as a duplicate).
+        return unavailable.webhook_response(request, exc)
+
+
+def _receive(request: HttpRequest) -> JsonResponse:
     now = datetime.now(UTC)
     if request.method != "POST":
         response = JsonResponse({"status": "rejected", "error": "method not allowed; use POST"}, status=405)
@@ -145,11 +155,12 @@ def tradingview(request: HttpRequest) -> JsonResponse:
 
 
 def scrub_value(value: object, secret: str) -> object:
-    """Mask the secret wherever a sender pasted it into a value (redact() works on key names)."""
+    """Mask the secret wherever a sender pasted it, in a value or a key name (redact() does too)."""
     if isinstance(value, str):
         return value.replace(secret, "***") if secret and secret in value else value
     if isinstance(value, dict):
-        return {key: scrub_value(item, secret) for key, item in value.items()}
+        # Keys as well: a secret used as a JSON key name was stored verbatim.
+        return {scrub_value(key, secret): scrub_value(item, secret) for key, item in value.items()}
     if isinstance(value, list):
         return [scrub_value(item, secret) for item in value]
     return value
@@ -180,19 +191,6 @@ def _signal_row(parsed: ParsedSignal, data: dict, ip: str, now: datetime) -> Sig
 
 def _accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: datetime) -> JsonResponse:
     signal = _signal_row(parsed, data, ip, now)
-    original = None
-    window = timedelta(seconds=cfg.security.duplicate_window_seconds)
-    if window:  # 0 turns the identical-payload check off (the trade-id check always runs)
-        original = (
-            Signal.objects.filter(fingerprint=signal.fingerprint, received_at__gte=now - window)
-            .exclude(status=SignalStatus.DUPLICATE)
-            .values_list("pk", flat=True)
-            .first()
-        )
-    if original is None and signal.dedupe_key:
-        original = Signal.objects.filter(dedupe_key=signal.dedupe_key).values_list("pk", flat=True).first()
-    if original is not None:
-        return _duplicate(signal, original, now)
     if is_stale(parsed.sent_at, now, cfg.security.max_signal_lag_seconds):
         lag = int((now - parsed.sent_at).total_seconds()) if parsed.sent_at else 0
         signal.status = SignalStatus.REJECTED
@@ -200,25 +198,27 @@ def _accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: d
             f"rejected: stale signal, sent {lag} s ago (limit {cfg.security.max_signal_lag_seconds} s)"
         )
         signal.processed_at = now
+    window = timedelta(seconds=cfg.security.duplicate_window_seconds)
     try:
+        # One transaction: the claim, the signal and its event commit together or not at all.
         with transaction.atomic():
-            signal.save()
-            EngineState.objects.filter(pk=1).update(last_webhook_at=now)
+            claimed = _claim(signal.fingerprint, now, window)
+            if claimed:
+                signal.save()
+                _record(signal, f"accepted as signal #{signal.pk}", ip, now)
+                # Last, so the one hot row every webhook updates is locked only until the commit.
+                EngineState.objects.filter(pk=1).update(last_webhook_at=now)
     except IntegrityError:
-        # The same alert won a race on the unique dedupe key a moment ago.
+        if signal.dedupe_key is None:
+            raise
+        # Its trade id + timestamp + intent is taken (the unique dedupe key, however concurrent the
+        # copies): everything above, the claim included, was rolled back.
         original = Signal.objects.filter(dedupe_key=signal.dedupe_key).values_list("pk", flat=True).first()
         return _duplicate(signal, original, now)
-    events.record(
-        events.Category.WEBHOOK,
-        f"webhook {parsed.intent.value} {parsed.raw_symbol} {parsed.timeframe}: "
-        + (signal.reason or f"accepted as signal #{signal.pk}"),
-        severity=events.Severity.WARNING if signal.status == SignalStatus.REJECTED else events.Severity.INFO,
-        symbol=signal.symbol,
-        timeframe=signal.timeframe,
-        signal_id=signal.pk,
-        context={"ip": ip},
-        now=now,
-    )
+    if not claimed:
+        # Recorded after that transaction: a refused upsert still locks the claim row until commit,
+        # and a burst of copies should queue on it for one statement each, not for four.
+        return _duplicate(signal, _latest_original(signal.fingerprint), now)
     if signal.status == SignalStatus.REJECTED:
         return JsonResponse(
             {"status": "rejected", "signal_id": signal.pk, "reason": signal.reason}, status=200
@@ -226,18 +226,65 @@ def _accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: d
     return JsonResponse({"status": "accepted", "signal_id": signal.pk}, status=202)
 
 
+def _claim(fingerprint: str, now: datetime, window: timedelta) -> bool:
+    """Claim the payload for this request, unless an identical one was accepted within `window`.
+
+    The identical-payload rule ("the same payload within N s is a duplicate") is decided by one
+    statement against the claim row, never by a read followed by an insert:
+
+        INSERT … ON CONFLICT (fingerprint) DO UPDATE SET claimed_at = now WHERE claimed_at < now - window
+
+    It changes a row exactly when it inserts or moves the claim. On PostgreSQL the upsert locks the
+    row and re-checks the WHERE against the latest committed version, so of any number of concurrent
+    copies one moves the claim and the others wait for its commit, then see the fresh claim. SQLite
+    runs every transaction under its one write lock (`transaction_mode` IMMEDIATE in settings), so
+    the statement sees every earlier commit. Exact both ways: a copy is a duplicate if and only if
+    the previous accepted copy is at most `window` old (no time buckets to straddle), and the
+    window's current value applies at once. A window of 0 (check off) still records the claim, so
+    turning the check on later knows what was accepted meanwhile. Times are the web process's
+    clock (the `received_at` of the signal), so several web processes need synchronised clocks.
+    """
+    table = connection.ops.quote_name(PayloadClaim._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (fingerprint, claimed_at) VALUES (%s, %s)"
+        " ON CONFLICT (fingerprint) DO UPDATE SET claimed_at = excluded.claimed_at"
+    )
+    params = [fingerprint, connection.ops.adapt_datetimefield_value(now)]
+    if window:
+        sql += f" WHERE {table}.claimed_at < %s"
+        params.append(connection.ops.adapt_datetimefield_value(now - window))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # Rows inserted or updated: 0 when the WHERE kept the claim (no RETURNING: SQLite < 3.35).
+        return cursor.rowcount == 1
+
+
+def _latest_original(fingerprint: str) -> int | None:
+    """The signal that holds the payload's claim: the newest of its copies that was not a duplicate."""
+    originals = Signal.objects.filter(fingerprint=fingerprint).exclude(status=SignalStatus.DUPLICATE)
+    return originals.order_by("-pk").values_list("pk", flat=True).first()
+
+
+def _record(signal: Signal, outcome: str, ip: str | None, now: datetime) -> None:
+    rejected = signal.status == SignalStatus.REJECTED
+    events.record(
+        events.Category.WEBHOOK,
+        f"webhook {signal.intent} {signal.raw_symbol} {signal.timeframe}: {signal.reason or outcome}",
+        severity=events.Severity.WARNING if rejected else events.Severity.INFO,
+        symbol=signal.symbol,
+        timeframe=signal.timeframe,
+        signal_id=signal.pk,
+        context={"ip": ip} if ip is not None else None,
+        now=now,
+    )
+
+
 def _duplicate(signal: Signal, original: int | None, now: datetime) -> JsonResponse:
     signal.dedupe_key = None
     signal.status = SignalStatus.DUPLICATE
     signal.reason = f"duplicate of signal #{original}; ignored"
     signal.processed_at = now
-    signal.save()
-    events.record(
-        events.Category.WEBHOOK,
-        f"webhook {signal.intent} {signal.raw_symbol} {signal.timeframe}: {signal.reason}",
-        symbol=signal.symbol,
-        timeframe=signal.timeframe,
-        signal_id=signal.pk,
-        now=now,
-    )
+    with transaction.atomic():
+        signal.save()
+        _record(signal, "", None, now)
     return JsonResponse({"status": "duplicate", "signal_id": original}, status=200)

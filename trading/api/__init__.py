@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from trading import unavailable
+
 from . import routes_commands, routes_groups, routes_paper, routes_queue, routes_signals, routes_system
 from .auth import TokenAuth
 
@@ -18,6 +20,9 @@ api = NinjaAPI(
     auth=TokenAuth(),
     description=__doc__ or "",
 )
+# Database out of reach (even for the token check): 503 JSON with Retry-After, not a 500 page.
+for _error in unavailable.DATABASE_UNAVAILABLE:
+    api.add_exception_handler(_error, unavailable.api_response)
 
 for module in (routes_system, routes_groups, routes_queue, routes_signals, routes_paper, routes_commands):
     api.add_router("", module.router)
