@@ -388,7 +388,9 @@ class SecuritySettings(_Section):
         json_schema_extra={"rule": "each an IP address or CIDR range"},
     )
     trust_x_forwarded_for: bool = Field(
-        False, description="Take the client address from X-Forwarded-For (only behind a trusted proxy)."
+        False,
+        description="Take the client address from X-Forwarded-For (only behind a trusted proxy): the"
+        " right-most entry, the one the proxy appended.",
     )
     allow_webhook_replay: bool = Field(
         False,

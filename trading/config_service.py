@@ -54,10 +54,13 @@ def _write_file_atomically(document: dict) -> None:
 def _store(cfg: EngineConfig, now: datetime) -> ConfigDocument:
     document = to_json_dict(cfg)
     with transaction.atomic():
-        row = ConfigDocument.objects.select_for_update().filter(pk=1).first()
-        if row is None:
-            row = ConfigDocument.objects.create(pk=1, document=document, version=1, updated_at=now)
-        else:
+        # get_or_create: on a fresh database the first requests may all try to create row 1 at once
+        # (it re-reads the winner's row instead of failing with a unique-key error).
+        row, created = ConfigDocument.objects.get_or_create(
+            pk=1, defaults={"document": document, "version": 1, "updated_at": now}
+        )
+        if not created:
+            row = ConfigDocument.objects.select_for_update().get(pk=1)
             row.document = document
             row.version += 1
             row.updated_at = now

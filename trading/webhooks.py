@@ -38,7 +38,9 @@ def client_ip(request: HttpRequest, cfg: EngineConfig) -> str:
     if cfg.security.trust_x_forwarded_for:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # The right-most entry is the one our proxy appended (the address it saw); anything to
+            # its left came from the client and can be made up, e.g. to pass the allow-list.
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "")
 
 

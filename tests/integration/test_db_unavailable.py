@@ -6,12 +6,10 @@ database outage is a delivery that is retried, and a re-send that did reach the 
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import pytest
 
 from tests.conftest import TEST_SECRET, configure, signal_payload
+from tests.reliability.proxy import CuttableProxy
 from tests.serving import free_port, wait_for
 from tests.web_server import WebServer, on_postgres, shared_database_url
 
@@ -53,61 +51,6 @@ def test_api_answers_503_json_when_the_database_is_unreachable(unreachable):
     assert "database" in reply.body["detail"]
 
 
-class TcpProxy:
-    """A TCP relay to PostgreSQL that can be cut (every connection dropped, new ones refused) and restored."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = free_port()
-        self._sockets: list[socket.socket] = []
-        self._listener: socket.socket | None = None
-        self._lock = threading.Lock()
-
-    def restore(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        with self._lock:
-            doomed, self._sockets = [self._listener, *self._sockets], []
-        for sock in doomed:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # cut
-            server = socket.create_connection(self.upstream)
-            with self._lock:
-                self._sockets += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not on_postgres(), reason="needs a PostgreSQL server to cut off (set DATABASE_URL)")
 def test_webhook_answers_503_during_a_database_blip_and_accepts_again_after_it(tmp_path):
@@ -118,8 +61,7 @@ def test_webhook_answers_503_during_a_database_blip_and_accepts_again_after_it(t
     config_service.config_path().unlink(missing_ok=True)
     configure(security={"webhook_secret": TEST_SECRET, "max_signal_lag_seconds": 0})
     db = settings.DATABASES["default"]
-    proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
-    proxy.restore()
+    proxy = CuttableProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
     url = shared_database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
     server = WebServer(tmp_path, url, DB_POOL_TIMEOUT="1").start()
     try:
@@ -129,7 +71,7 @@ def test_webhook_answers_503_during_a_database_blip_and_accepts_again_after_it(t
         wait_for(lambda: server.post_json(WEBHOOK, first).status == 202, timeout=60, what="a first 202")
         proxy.cut()  # every pooled connection dies; new ones are refused
         assert_unavailable(server.post_json(WEBHOOK, signal_payload(price="43001")))
-        proxy.restore()
+        proxy.open()
         # The pool drops its dead connections (health check on checkout) and reconnects by itself.
         wait_for(
             lambda: server.post_json(WEBHOOK, signal_payload(price="43002")).status == 202,
@@ -138,4 +80,4 @@ def test_webhook_answers_503_during_a_database_blip_and_accepts_again_after_it(t
         )
     finally:
         server.stop()
-        proxy.cut()
+        proxy.close()

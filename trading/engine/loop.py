@@ -12,6 +12,7 @@ from risk.engine import cycle  # the risk app plugs into the loop here
 
 from .. import config_service, events
 from ..models import EngineState, Event
+from ..models.inbox import PayloadClaim
 from . import (
     commands,
     dispatch,
@@ -32,6 +33,7 @@ from .lockguard import LockGuard
 log = logging.getLogger(__name__)
 
 HOLD_LEGS_MAX = timedelta(seconds=2)
+LONGEST_DUPLICATE_WINDOW = timedelta(seconds=3600)  # security.duplicate_window_seconds' upper bound
 
 
 @dataclass
@@ -176,6 +178,8 @@ class Engine:
             return 0
         cutoff = self.ctx.now() - timedelta(days=self.ctx.cfg.logging.event_retention_days)
         deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
+        # A payload claim only matters within the duplicate window (at most an hour).
+        PayloadClaim.objects.filter(claimed_at__lt=self.ctx.now() - LONGEST_DUPLICATE_WINDOW).delete()
         return deleted
 
     def refresh_markets(self) -> None:
