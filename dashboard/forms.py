@@ -1,6 +1,7 @@
 """Query-string filters of the positions table and the event log, validated like any form.
 
-A bad value never errors a page: `cleaned()` falls back to the field's default.
+A bad value never errors a page: `cleaned()` falls back to the field's default, and `problems()`
+says what was ignored (shown over the table). Symbols and timeframes read as the webhook reads them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django import forms
 from django.http import QueryDict
 
 from trading.models import Event, GroupStatus
+from trading.reads.filters import symbol_text, timeframe_value
 
 POSITION_SORTS = {
     "opened": "opened",
@@ -48,6 +50,46 @@ class _Lenient(forms.Form):
             values[name] = value if value not in (None, "", []) else field.initial
         return values
 
+    def problems(self) -> list[str]:
+        """Why a given value was ignored, one line per field."""
+        self.is_valid()
+        return [
+            f"{self.fields[name].label or name}: {' '.join(errors)}" for name, errors in self.errors.items()
+        ]
+
+
+class SymbolField(forms.CharField):
+    """A symbol in any spelling the webhook reads (BTCUSDT, BTC/USDT, BINANCE:BTCUSDT, BTCUSDT.P)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, initial="", max_length=40, strip=True, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        text = super().clean(value)
+        if not text:
+            return ""
+        try:
+            return symbol_text(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class TimeframeField(forms.CharField):
+    """A timeframe as TradingView ("15", "60", "1D") or the engine ("15m", "1h") writes it, kept as
+    the engine stores it ("15m")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, initial="", max_length=8, strip=True, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        text = super().clean(value)
+        if not text:
+            return ""
+        try:
+            return timeframe_value(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
 
 class PositionFilter(_Lenient):
     status = forms.ChoiceField(
@@ -58,8 +100,8 @@ class PositionFilter(_Lenient):
     side = forms.ChoiceField(
         required=False, initial="", choices=[("", "Any side"), ("long", "Long"), ("short", "Short")]
     )
-    q = forms.CharField(required=False, initial="", max_length=40, strip=True)
-    timeframe = forms.CharField(required=False, initial="", max_length=8, strip=True)
+    q = SymbolField(label="Pair")
+    timeframe = TimeframeField(label="TF")
     sort = forms.ChoiceField(required=False, initial="opened", choices=list(POSITION_SORTS.items()))
     dir = forms.ChoiceField(required=False, initial="desc", choices=[("asc", "asc"), ("desc", "desc")])
     page = forms.IntegerField(required=False, initial=1, min_value=1, max_value=100_000)
@@ -68,8 +110,8 @@ class PositionFilter(_Lenient):
 class LogFilter(_Lenient):
     kind = forms.MultipleChoiceField(required=False, initial=[], choices=[(k, k.title()) for k in LOG_KINDS])
     q = forms.CharField(required=False, initial="", max_length=100, strip=True)
-    symbol = forms.CharField(required=False, initial="", max_length=40, strip=True)
-    timeframe = forms.CharField(required=False, initial="", max_length=8, strip=True)
+    symbol = SymbolField(label="Symbol")
+    timeframe = TimeframeField(label="TF")
     since = forms.DateTimeField(required=False, initial=None)
     until = forms.DateTimeField(required=False, initial=None)
 
@@ -78,5 +120,13 @@ def position_filter(params: QueryDict) -> dict[str, Any]:
     return PositionFilter(params).cleaned()
 
 
+def position_filter_problems(params: QueryDict) -> list[str]:
+    return PositionFilter(params).problems()
+
+
 def log_filter(params: QueryDict) -> dict[str, Any]:
     return LogFilter(params).cleaned()
+
+
+def log_filter_problems(params: QueryDict) -> list[str]:
+    return LogFilter(params).problems()

@@ -272,7 +272,13 @@ class WaitingRuleSettings(_Section):
         json_schema_extra={"rule": "one or more of: " + ", ".join(SELECTION_RULES) + "; no duplicates"},
     )
     queue_limit: int = Field(
-        50, ge=1, le=10000, description="Signals the waiting queue holds; more are rejected."
+        50,
+        ge=1,
+        le=10000,
+        description=(
+            "Entries the waiting queue holds; one more evicts the lowest-ranked entry "
+            "(a newcomer that ranks last is rejected instead)."
+        ),
     )
     max_queue_age_minutes: int = Field(
         240, ge=0, le=43200, description="Queued signals older than this expire; 0 = never."

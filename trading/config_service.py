@@ -26,6 +26,16 @@ from .config_schema import (
 )
 from .models import ConfigDocument
 
+
+class ConfigConflict(Exception):
+    """The stored config is no longer the version the caller based its change on."""
+
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(f"config is at version {current}, not {expected}")
+        self.expected = expected
+        self.current = current
+
+
 # Keyed by (version, saved at): a rolled-back transaction can reuse a version number.
 _cache: tuple[tuple[int, datetime], EngineConfig] | None = None
 
@@ -51,7 +61,7 @@ def _write_file_atomically(document: dict) -> None:
         raise
 
 
-def _store(cfg: EngineConfig, now: datetime) -> ConfigDocument:
+def _store(cfg: EngineConfig, now: datetime, expected_version: int | None = None) -> ConfigDocument:
     document = to_json_dict(cfg)
     with transaction.atomic():
         # get_or_create: on a fresh database the first requests may all try to create row 1 at once
@@ -61,6 +71,9 @@ def _store(cfg: EngineConfig, now: datetime) -> ConfigDocument:
         )
         if not created:
             row = ConfigDocument.objects.select_for_update().get(pk=1)
+            # Checked under the row lock: two writers based on one version cannot both pass.
+            if expected_version is not None and row.version != expected_version:
+                raise ConfigConflict(expected_version, row.version)
             row.document = document
             row.version += 1
             row.updated_at = now
@@ -93,8 +106,14 @@ def current_version() -> int:
     return ConfigDocument.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
 
-def update(incoming: dict, *, source: str, now: datetime | None = None) -> EngineConfig:
-    """Validate a full or partial document against the current one and apply it, or raise ConfigInvalid."""
+def update(
+    incoming: dict, *, source: str, now: datetime | None = None, expected_version: int | None = None
+) -> EngineConfig:
+    """Validate a full or partial document against the current one and apply it, or raise ConfigInvalid.
+
+    With `expected_version`, apply it only if the stored config is still that version, else raise
+    ConfigConflict and change nothing (optimistic concurrency for read-modify-write clients).
+    """
     when = now or datetime.now(UTC)
     try:
         cfg = merge_update(current(), incoming)
@@ -107,7 +126,7 @@ def update(incoming: dict, *, source: str, now: datetime | None = None) -> Engin
             now=when,
         )
         raise
-    row = _store(cfg, when)
+    row = _store(cfg, when, expected_version)
     events.record(events.Category.ENGINE, f"config v{row.version} saved from {source}", now=when)
     return cfg
 

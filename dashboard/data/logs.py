@@ -9,8 +9,9 @@ from django.db.models import Q, QuerySet
 
 from trading import config_service
 from trading.models import Event
+from trading.reads.filters import symbol_search
 
-from ..forms import LOG_KINDS, log_filter
+from ..forms import LOG_KINDS, log_filter, log_filter_problems
 from .state import ViewState
 
 SHOWN = 200
@@ -41,7 +42,7 @@ def filtered(f: dict[str, Any]) -> QuerySet[Event]:
     if f["q"]:
         rows = rows.filter(Q(message__icontains=f["q"]) | Q(symbol__icontains=f["q"]))
     if f["symbol"]:
-        rows = rows.filter(symbol__icontains=f["symbol"])
+        rows = rows.filter(symbol_search(f["symbol"]))
     if f["timeframe"]:
         rows = rows.filter(timeframe=f["timeframe"])
     if f["since"]:
@@ -62,6 +63,7 @@ def page(view: ViewState) -> dict:
     return {
         "events": latest,
         "filters": f,
+        "filter_problems": log_filter_problems(view.params),
         "kinds": list(LOG_KINDS),
         "filters_query": {key: view.params.getlist(key) for key in FILTER_KEYS if view.params.get(key)},
         "after": latest[-1].pk if latest else (Event.objects.values_list("id", flat=True).first() or 0),

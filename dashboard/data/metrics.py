@@ -13,10 +13,10 @@ from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
-from exchanges.models import ExchangeAccount, LastPrice
-from exchanges.paper_models import PaperPrice
+from exchanges.models import ExchangeAccount
 from trading.models import DcaLeg, LegState, PositionGroup
 from trading.models.groups import OPEN_STATUSES
+from trading.reads.prices import last_prices
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
@@ -56,23 +56,6 @@ class GroupFigures:
 EMPTY = GroupFigures(_ZERO, _ZERO, None, None, None, None, 0, 0)
 
 
-def prices_for(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Decimal]:
-    """Last known prices by (account id, symbol). The web never calls a venue: paper prices, and for
-    live venues the engine's last fetched price."""
-    pairs = set(pairs)
-    if not pairs:
-        return {}
-    accounts = {a for a, _ in pairs}
-    symbols = {s for _, s in pairs}
-    found: dict[tuple[int, str], Decimal] = {}
-    for model in (LastPrice, PaperPrice):
-        rows = model.objects.filter(account_id__in=accounts, symbol__in=symbols).values_list(
-            "account_id", "symbol", "price"
-        )
-        found.update({(a, s): p for a, s, p in rows if (a, s) in pairs})
-    return found
-
-
 def _aggregates(group_ids: Iterable[int] | None, open_only: bool) -> dict[int, dict]:
     legs = DcaLeg.objects.all()
     if group_ids is not None:
@@ -100,7 +83,7 @@ def figures_for(groups: Iterable, *, open_only: bool = False) -> dict[int, Group
     if not groups:
         return {}
     aggregates = _aggregates(None if open_only else [g.pk for g in groups], open_only)
-    prices = prices_for((g.account_id, g.symbol) for g in groups)
+    prices = last_prices((g.account_id, g.symbol) for g in groups)
     return {g.pk: figures(g.side, aggregates.get(g.pk), prices.get((g.account_id, g.symbol))) for g in groups}
 
 

@@ -9,18 +9,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import QuerySet, Value
-from django.db.models.functions import Replace
+from django.db.models import QuerySet
 
 from trading import config_service
 from trading.core.takeprofit import tp_progress_percent
 from trading.core.types import Side
 from trading.models import DcaLeg, GroupStatus, LegState, PositionGroup
 from trading.models.groups import OPEN_STATUSES
+from trading.reads.filters import symbol_search
 
 from ..commands import pending_labels
-from ..forms import POSITION_SORTS, PositionFilter, position_filter
-from .metrics import GroupFigures, figures_for, groups_with_account, prices_for
+from ..forms import POSITION_SORTS, PositionFilter, position_filter, position_filter_problems
+from .metrics import GroupFigures, figures_for, groups_with_account
 from .state import ViewState
 
 PAGE_SIZE = 50
@@ -115,10 +115,7 @@ def _filtered(f: dict[str, Any]) -> QuerySet[PositionGroup]:
     if f["side"]:
         rows = rows.filter(side=f["side"])
     if f["q"]:
-        # "BTCUSDT", "btc" and "BTC/USDT" all find BTC/USDT.
-        rows = rows.annotate(pair=Replace("symbol", Value("/"), Value(""))).filter(
-            pair__icontains=f["q"].replace("/", "")
-        )
+        rows = rows.filter(symbol_search(f["q"]))  # "BTCUSDT", "BINANCE:BTCUSDT.P", "btc": BTC/USDT
     if f["timeframe"]:
         rows = rows.filter(timeframe=f["timeframe"])
     return rows
@@ -184,6 +181,7 @@ def table(view: ViewState) -> dict:
         "rows": out,
         "page": page,
         "filters": f,
+        "filter_problems": position_filter_problems(view.params),
         "sorts": POSITION_SORTS,
         "status_choices": PositionFilter.base_fields["status"].choices,
         "max_pyramids": max_pyramids(),
@@ -207,7 +205,3 @@ def group_row(view: ViewState, group: PositionGroup, expanded: bool) -> Position
     if expanded:
         row.legs = legs_for(group, fig.price)
     return row
-
-
-def price_of(group: PositionGroup) -> Decimal | None:
-    return prices_for([(group.account_id, group.symbol)]).get((group.account_id, group.symbol))

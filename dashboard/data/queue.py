@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from trading.api.routes_queue import list_queue
+from trading.reads.queue import ranked_rows
 
 from ..commands import pending_labels
 from .state import ViewState
 
 
 def table(view: ViewState) -> dict:
-    rows = list_queue(None)  # type: ignore[arg-type] - the route reads nothing from its request
+    rows = ranked_rows()
     pending = pending_labels()
     for row in rows:
         row["waited"] = view.now - row["queued_at"]

@@ -295,13 +295,33 @@ def test_queue_is_ranked_by_loss_and_unpriced_entries_go_last(api: Client) -> No
     response = api.get("/api/v1/queue")
 
     assert response.status_code == 200
-    rows = response.json()
+    rows = response.json()["items"]
     assert [(r["id"], r["rank"]) for r in rows] == [(deep.pk, 1), (shallow.pk, 2), (unpriced.pk, 3)]
     assert rows[0]["loss_percent"] == "-2.3256"
     assert rows[1]["loss_percent"] == "-0.4348"
     assert rows[2]["loss_percent"] is None
     assert rows[0] | {"entry_price": "43000", "expected_profit": "1.2", "reason": "pool_full"} == rows[0]
     assert rows[2]["account"] == "binance-main"
+
+
+def test_queue_list_follows_the_list_contract(api: Client) -> None:
+    entries = [
+        QueueEntryFactory(signal__symbol=symbol, signal__raw_symbol=symbol.replace("/", ""))
+        for symbol in ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT")
+    ]
+    whole = api.get("/api/v1/queue").json()
+    assert (whole["count"], whole["limit"], whole["offset"]) == (4, 100, 0)
+    ranked = [row["id"] for row in whole["items"]]
+    assert sorted(ranked) == sorted(e.pk for e in entries)
+
+    page = api.get("/api/v1/queue?limit=2&offset=1").json()
+    assert (page["count"], page["limit"], page["offset"]) == (4, 2, 1)
+    assert [row["id"] for row in page["items"]] == ranked[1:3]
+    assert [row["rank"] for row in page["items"]] == [2, 3]  # ranks stay the queue's, not the page's
+    for bad in ("limit=0", "limit=501", "offset=-1", "offset=1000000001"):
+        response = api.get(f"/api/v1/queue?{bad}")
+        assert response.status_code == 422, bad
+        assert response.json()["detail"][0]["loc"][-1] == bad.split("=")[0]
 
 
 def test_signals_newest_first_with_status_filter(api: Client) -> None:

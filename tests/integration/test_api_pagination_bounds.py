@@ -10,7 +10,7 @@ from trading.api.schemas import MAX_LIMIT, MAX_OFFSET
 
 pytestmark = pytest.mark.django_db
 
-LISTS = ["/api/v1/groups", "/api/v1/signals", "/api/v1/events", "/api/v1/trades"]
+LISTS = ["/api/v1/groups", "/api/v1/queue", "/api/v1/signals", "/api/v1/events", "/api/v1/trades"]
 
 
 @pytest.fixture

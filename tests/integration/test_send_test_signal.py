@@ -15,8 +15,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.conftest import TEST_SECRET, configure
+from trading import web_address
 from trading.config_schema import MASK
 from trading.core.webhook_payload import parse_signal
+from trading.management.commands import send_test_signal
 from trading.models import Signal, SignalStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -162,3 +164,49 @@ def test_exit_code_is_non_zero_when_the_engine_cannot_be_reached(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0
     assert "python manage.py run" in result.stderr
+
+
+def test_an_html_400_from_the_host_check_is_reported_as_host_not_allowed(webhook_url, settings):
+    settings.ALLOWED_HOSTS = ["engine.example.com"]  # as the README's production example once had it
+    out = StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command("send_test_signal", "--url", webhook_url, stdout=out)
+    message = str(exc.value)
+    assert message.startswith("host not allowed: add localhost to ALLOWED_HOSTS")
+    assert "refused the test signal" not in message
+    assert out.getvalue().startswith("HTTP 400\n")
+    assert Signal.objects.count() == 0
+
+
+def test_without_url_it_posts_to_the_address_the_running_instance_recorded(live_server, monkeypatch):
+    configure(security={"webhook_secret": TEST_SECRET, "max_signal_lag_seconds": 60})
+    monkeypatch.setattr(send_test_signal, "DEFAULT_URL", closed_port_url())  # never the fallback
+    host, port = live_server.thread.host, live_server.thread.port
+    web_address.remember(host, port)
+    try:
+        output = send()
+    finally:
+        web_address.forget()
+    assert output.startswith("HTTP 202\n")
+    assert Signal.objects.count() == 1
+
+
+def test_without_url_a_record_left_by_a_dead_process_is_ignored(transactional_db, monkeypatch):
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    web_address.remember("127.0.0.1", 1, pid=int(dead.stdout))
+    try:
+        assert web_address.running_base_url() is None
+    finally:
+        web_address.path().unlink(missing_ok=True)
+
+
+def test_without_url_and_nothing_answering_it_says_to_pass_url(transactional_db, monkeypatch):
+    web_address.path().unlink(missing_ok=True)
+    monkeypatch.setattr(send_test_signal, "DEFAULT_URL", closed_port_url())
+    with pytest.raises(CommandError) as exc:
+        send("--secret", TEST_SECRET)
+    message = str(exc.value)
+    assert "Is the engine running? Start it with `python manage.py run`" in message
+    assert "pass --url http://HOST:PORT/webhooks/tradingview" in message

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from trading.core.symbols import normalise_exchange, normalise_timeframe, split_symbol
+from trading.core.symbols import (
+    compact_symbol,
+    normalise_exchange,
+    normalise_timeframe,
+    read_symbol,
+    split_symbol,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +119,39 @@ def test_unclear_symbol_gives_none(raw: str) -> None:
 
 def test_custom_quote_list_is_used() -> None:
     assert split_symbol("BTCXYZ", quotes=("XYZ",)) == "BTC/XYZ"
+
+
+@pytest.mark.parametrize(
+    ("raw", "unified", "venue_ids"),
+    [
+        ("BTCUSDT", "BTC/USDT", ("BTCUSDT",)),
+        ("BINANCE:BTCUSDT", "BTC/USDT", ("BTCUSDT",)),
+        ("BTCUSDT.P", "BTC/USDT", ("BTCUSDT",)),
+        ("BTC/USDT:USDT", "BTC/USDT", ("BTC/USDT", "BTCUSDT")),
+        ("btc-usdt", "BTC/USDT", ("BTC-USDT", "BTCUSDT")),
+        ("OKX:BTC-USDT-SWAP", None, ("BTC-USDT-SWAP", "BTCUSDTSWAP")),
+        ("BYBIT:BTCPERP", None, ("BTCPERP",)),  # a venue id that keeps its PERP
+    ],
+)
+def test_one_reading_of_a_ticker_gives_the_unified_symbol_and_the_venue_ids(
+    raw: str, unified: str | None, venue_ids: tuple[str, ...]
+) -> None:
+    read = read_symbol(raw)
+    assert (read.unified, read.venue_ids) == (unified, venue_ids)
+    assert split_symbol(raw) == unified
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("BTCUSDT", "BTCUSDT"),
+        ("BINANCE:BTCUSDT.P", "BTCUSDT"),
+        ("btc_usdt", "BTCUSDT"),
+        ("BTC/USDT", "BTCUSDT"),
+        ("BTC/USDT:USDT", "BTCUSDT"),  # the settle coin is not the market (intake once read "USDT")
+    ],
+)
+def test_compact_symbol_is_the_venue_spelling_without_prefix_suffix_or_separators(
+    raw: str, expected: str
+) -> None:
+    assert compact_symbol(raw) == expected

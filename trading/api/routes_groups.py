@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 from django.db.models import Prefetch, QuerySet
@@ -10,15 +9,25 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 
-from exchanges.models import LastPrice, Venue
-from exchanges.paper_models import PaperPrice
 from trading.core.takeprofit import tp_progress_percent
 from trading.core.types import Side
 from trading.models import DcaLeg, GroupStatus, Order, PositionGroup, Pyramid
 from trading.models.groups import OPEN_STATUSES
+from trading.reads.filters import market_filter
+from trading.reads.prices import last_price
 
 from .routes_commands import ACCEPTED_OR_404, enqueue
-from .schemas import MAX_LIMIT, MAX_OFFSET, ErrorOut, GroupDetailOut, GroupPage, GroupStatusFilter, page
+from .schemas import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    ErrorOut,
+    GroupDetailOut,
+    GroupPage,
+    GroupStatusFilter,
+    SymbolParam,
+    TimeframeParam,
+    page,
+)
 
 router = Router(tags=["groups"])
 
@@ -33,6 +42,8 @@ def list_groups(
     status: Annotated[
         GroupStatusFilter | None, Query(description='a status, or "open" for every non-closed one')
     ] = None,
+    symbol: Query[SymbolParam | None] = None,
+    timeframe: Query[TimeframeParam | None] = None,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
@@ -42,17 +53,7 @@ def list_groups(
         rows = rows.filter(status__in=OPEN_STATUSES)
     elif status is not None:
         rows = rows.filter(status=status)
-    return page(rows, limit, offset)
-
-
-def _last_price(group: PositionGroup) -> Decimal | None:
-    # The web process never calls a venue: paper prices, or the engine's last live price.
-    model = PaperPrice if group.account.venue == Venue.PAPER else LastPrice
-    return (
-        model.objects.filter(account_id=group.account_id, symbol=group.symbol)
-        .values_list("price", flat=True)
-        .first()
-    )
+    return page(rows.filter(market_filter(symbol, timeframe)), limit, offset)
 
 
 @router.get("/groups/{group_id}", response={200: GroupDetailOut, 404: ErrorOut})
@@ -64,7 +65,7 @@ def get_group(request: HttpRequest, group_id: int) -> PositionGroup:
     group = _groups().prefetch_related(pyramids, orders).filter(pk=group_id).first()
     if group is None:
         raise HttpError(404, f"group #{group_id} not found")
-    price = _last_price(group)
+    price = last_price(group.account_id, group.symbol)
     group.last_price = price  # type: ignore[attr-defined] - read by GroupDetailOut
     for pyramid in group.pyramids.all():
         for leg in pyramid.legs.all():

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.errors import HttpError
 
 from trading.models import Signal, SignalStatus
+from trading.reads.filters import symbol_filter
 
-from .schemas import MAX_LIMIT, MAX_OFFSET, ErrorOut, SignalDetailOut, SignalPage, page
+from .schemas import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    ErrorOut,
+    SignalDetailOut,
+    SignalPage,
+    SymbolParam,
+    TimeframeParam,
+    page,
+)
 
 router = Router(tags=["signals"])
 
@@ -17,7 +28,8 @@ router = Router(tags=["signals"])
 def list_signals(
     request: HttpRequest,
     status: Query[SignalStatus | None] = None,
-    symbol: str | None = Query(None, max_length=40),
+    symbol: Query[SymbolParam | None] = None,
+    timeframe: Query[TimeframeParam | None] = None,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
@@ -25,8 +37,10 @@ def list_signals(
     rows = Signal.objects.order_by("-id")
     if status is not None:
         rows = rows.filter(status=status)
-    if symbol:
-        rows = rows.filter(symbol=symbol)
+    if symbol:  # a signal whose symbol could not be read still matches its ticker as sent
+        rows = rows.filter(symbol_filter(symbol) | Q(raw_symbol__iexact=symbol.strip()))
+    if timeframe:
+        rows = rows.filter(timeframe=timeframe)
     return page(rows, limit, offset)
 
 

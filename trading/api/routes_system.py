@@ -6,24 +6,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from django.db import DatabaseError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Body, Query, Router, Status
 
 from trading import config_service
 from trading.config_schema import ConfigInvalid, masked_document
+from trading.config_service import ConfigConflict
 from trading.core.routing import QueueReason
 from trading.models import EngineState, Event, PositionGroup, QueueEntry, Trade
 from trading.models.groups import OPEN_STATUSES
+from trading.reads.filters import market_filter
 
 from .schemas import (
     MAX_LIMIT,
     MAX_OFFSET,
+    ConfigConflictOut,
     ConfigErrorOut,
     ConfigOut,
     ErrorOut,
     EventPage,
     HealthOut,
     PoolOut,
+    SymbolParam,
+    TimeframeParam,
     TradePage,
     page,
 )
@@ -74,25 +79,82 @@ def pool(request: HttpRequest) -> dict:
     }
 
 
-def _config_out() -> dict:
+def _config_out(response: HttpResponse | None = None) -> dict:
     cfg = config_service.current()  # first, so an empty database is initialised before reading the version
-    return {"version": config_service.current_version(), "config": masked_document(cfg)}
+    version = config_service.current_version()
+    if response is not None:
+        response["ETag"] = f'"{version}"'
+    return {"version": version, "config": masked_document(cfg)}
 
 
 @router.get("/config", response=ConfigOut)
-def get_config(request: HttpRequest) -> dict:
-    """The configuration in force, secrets masked (send a masked value back to keep the secret)."""
-    return _config_out()
+def get_config(request: HttpRequest, response: HttpResponse) -> dict:
+    """The configuration in force, secrets masked (send a masked value back to keep the secret).
+
+    The answer can be sent back to `PUT config` unchanged; its `version` (also the `ETag`) makes
+    that PUT conditional."""
+    return _config_out(response)
 
 
-@router.put("/config", response={200: ConfigOut, 403: ErrorOut, 422: ConfigErrorOut})
-def put_config(request: HttpRequest, document: Body[dict[str, Any]]) -> Status[dict]:
-    """Validate and save a full or partial document; the engine applies it on its next tick."""
+_WRAPPER_KEYS = {"version", "config"}
+
+
+def _field_error(field: str, message: str) -> ConfigInvalid:
+    return ConfigInvalid([{"field": field, "message": message}])
+
+
+def _stored_version(value: object, field: str) -> int:
+    if isinstance(value, str):
+        value = value.strip().removeprefix("W/").strip('"')
+        value = int(value) if value.isdigit() else value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _field_error(field, "must be the config version a GET returned (a whole number from 1)")
+    return value
+
+
+def _unwrap(body: dict[str, Any], if_match: str | None) -> tuple[dict[str, Any], int | None]:
+    """The document to apply and the version it must replace (None: unconditional).
+
+    A body with a `config` key is `GET config`'s answer: `{"version": <stored version>, "config": {…}}`
+    (the document's own top-level `version` is its format version, so a bare document never makes
+    the PUT conditional). `If-Match: <version>` makes either form conditional.
+    """
+    expected = None
+    if if_match is not None and if_match.strip() != "*":
+        expected = _stored_version(if_match, "If-Match")
+    if "config" not in body:
+        return body, expected
+    extra = sorted(set(body) - _WRAPPER_KEYS)
+    if extra:
+        raise _field_error(extra[0], 'a wrapped document holds only "version" and "config"')
+    if not isinstance(body["config"], dict):
+        raise _field_error("config", "must be a JSON object (the configuration document)")
+    if "version" in body:
+        version = _stored_version(body["version"], "version")
+        if expected is not None and version != expected:
+            raise _field_error("version", f"is {version} but If-Match says {expected}; send one of them")
+        expected = version
+    return body["config"], expected
+
+
+@router.put("/config", response={200: ConfigOut, 403: ErrorOut, 409: ConfigConflictOut, 422: ConfigErrorOut})
+def put_config(request: HttpRequest, document: Body[dict[str, Any]], response: HttpResponse) -> Status[dict]:
+    """Validate and save a full or partial document, bare or as `GET config` returned it; the engine
+    applies it on its next tick. With a version (`If-Match` or the wrapper's `version`) it is saved
+    only if the stored config is still that version, else 409 with the current version."""
     try:
-        config_service.update(document, source="api")
+        incoming, expected = _unwrap(document, request.headers.get("If-Match"))
+        config_service.update(incoming, source="api", expected_version=expected)
     except ConfigInvalid as exc:
         return Status(422, {"detail": "invalid config", "errors": exc.errors})
-    return Status(200, _config_out())
+    except ConfigConflict as exc:
+        response["ETag"] = f'"{exc.current}"'
+        detail = (
+            f"config changed since version {exc.expected}: it is now version {exc.current}; "
+            "GET it again and re-apply your change"
+        )
+        return Status(409, {"detail": detail, "current_version": exc.current})
+    return Status(200, _config_out(response))
 
 
 @router.get("/events", response=EventPage)
@@ -100,7 +162,8 @@ def list_events(
     request: HttpRequest,
     category: Query[Event.Category | None] = None,
     severity: Query[Event.Severity | None] = None,
-    symbol: str | None = Query(None, max_length=40),
+    symbol: Query[SymbolParam | None] = None,
+    timeframe: Query[TimeframeParam | None] = None,
     since: Annotated[datetime | None, Query(description="ISO datetime; without an offset it is UTC")] = None,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -111,8 +174,7 @@ def list_events(
         rows = rows.filter(category=category)
     if severity is not None:
         rows = rows.filter(severity=severity)
-    if symbol:
-        rows = rows.filter(symbol=symbol)
+    rows = rows.filter(market_filter(symbol, timeframe))
     if since is not None:
         rows = rows.filter(created_at__gte=since if since.tzinfo else since.replace(tzinfo=UTC))
     return page(rows, limit, offset)
@@ -121,12 +183,11 @@ def list_events(
 @router.get("/trades", response=TradePage)
 def list_trades(
     request: HttpRequest,
-    symbol: str | None = Query(None, max_length=40),
+    symbol: Query[SymbolParam | None] = None,
+    timeframe: Query[TimeframeParam | None] = None,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Realised closes (leg TP, group TP, exit, risk, manual), newest first, P&L net of fees."""
     rows = Trade.objects.select_related("account").order_by("-closed_at", "-id")
-    if symbol:
-        rows = rows.filter(symbol=symbol)
-    return page(rows, limit, offset)
+    return page(rows.filter(market_filter(symbol, timeframe)), limit, offset)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Annotated, Any, Literal
 
 from django.db.models import QuerySet
 from ninja import Schema
-from pydantic import Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer
 
 from trading.core.takeprofit import OpenLeg, aggregate_tp_price, weighted_average_entry
 from trading.core.types import Side
+from trading.reads.filters import symbol_text, timeframe_value
 
 _DB_QUANTUM = Decimal("1E-12")  # the model columns' 12 decimal places
 
@@ -32,6 +34,23 @@ Dec = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str)]
 # 2**63 overflowed the database's 64-bit LIMIT/OFFSET into a 500; no table here nears a billion rows.
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000
+
+
+def _blank_or(read: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda value: "" if not value.strip() else read(value)  # `?symbol=` filters nothing
+
+
+# `?symbol=` and `?timeframe=` read as the webhook reads them; a bad value is a 422 saying why.
+SymbolParam = Annotated[
+    str,
+    AfterValidator(_blank_or(symbol_text)),
+    Field(description="BTCUSDT, BTC/USDT, BTC-USDT, BTC_USDT, BINANCE:BTCUSDT, BTCUSDT.P or the venue's id"),
+]
+TimeframeParam = Annotated[
+    str,
+    AfterValidator(_blank_or(timeframe_value)),
+    Field(description="TradingView's interval (15, 60, 240, 1D) or 15m, 1h, 4h, 1d"),
+]
 
 
 def page(rows: QuerySet, limit: int, offset: int) -> dict[str, Any]:
@@ -56,6 +75,11 @@ class FieldError(Schema):
 class ConfigErrorOut(Schema):
     detail: str
     errors: list[FieldError]
+
+
+class ConfigConflictOut(Schema):
+    detail: str
+    current_version: int
 
 
 class CommandAccepted(Schema):
@@ -290,6 +314,13 @@ class QueueEntryOut(Schema):
     queued_at: datetime
     promoted_at: datetime | None
     signal_id: int
+
+
+class QueuePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[QueueEntryOut]
 
 
 class SignalOut(Schema):

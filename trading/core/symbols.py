@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _TIMEFRAME = re.compile(r"(\d*)([A-Za-z]?)")
 _MINUTES_PER_DAY = 1440
@@ -22,7 +23,8 @@ _EXCHANGES = {
 DEFAULT_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
 _SEPARATORS = re.compile(r"[/\-_]")
 _ASSET = re.compile(r"[A-Z0-9]+")
-_PERPETUAL_SUFFIXES = (".P", "PERP")
+_TV_PERPETUAL = ".P"  # TradingView's perpetual-contract suffix
+_PERPETUAL = "PERP"
 
 
 def normalise_timeframe(raw: str) -> str:
@@ -59,18 +61,50 @@ def normalise_exchange(raw: str) -> str:
     return _EXCHANGES.get(key, key)
 
 
-def split_symbol(raw: str, quotes: tuple[str, ...] = DEFAULT_QUOTES) -> str | None:
-    """A ticker in any common spelling ("BINANCE:BTCUSDT.P", "btc-usdt") as "BTC/USDT"; None if unclear."""
+@dataclass(frozen=True)
+class SymbolText:
+    """What a ticker text names, in the two forms the project stores and looks up.
+
+    `unified` is ccxt's "BASE/QUOTE" (what groups, signals, queue entries, trades and events hold),
+    None when the quote cannot be told from the text. `venue_ids` are the spellings a venue may use
+    for its own market id (`MarketRule.exchange_symbol`): the text as written and without separators.
+    """
+
+    unified: str | None
+    venue_ids: tuple[str, ...]
+
+
+def read_symbol(raw: str, quotes: tuple[str, ...] = DEFAULT_QUOTES) -> SymbolText:
+    """The one reading of a ticker, for the webhook, the engine and every filter.
+
+    "BTCUSDT", "BTC/USDT", "btc-usdt", "BTC_USDT", "BINANCE:BTCUSDT", "BTCUSDT.P" and "BTC/USDT:USDT"
+    all name BTC/USDT; TradingView's exchange prefix and perpetual suffix ".P" and ccxt's settle coin
+    are never part of a venue's id. "PERP" is dropped for the unified symbol only: some venues spell
+    it into their ids ("BTCPERP").
+    """
     text = raw.strip().upper()
     parts = text.split(":")
     # "BINANCE:BTCUSDT" carries the exchange in front; "BTC/USDT:USDT" (ccxt) carries the settle coin behind.
     if len(parts) > 1 and not _SEPARATORS.search(parts[0]):
         parts = parts[1:]
-    text = parts[0]
-    for suffix in _PERPETUAL_SUFFIXES:
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
-            break
+    text = parts[0].removesuffix(_TV_PERPETUAL)
+    compact = _SEPARATORS.sub("", text)
+    venue_ids = (text,) if compact == text else (text, compact)
+    return SymbolText(unified=_unified(text, quotes), venue_ids=venue_ids)
+
+
+def split_symbol(raw: str, quotes: tuple[str, ...] = DEFAULT_QUOTES) -> str | None:
+    """A ticker in any common spelling ("BINANCE:BTCUSDT.P", "btc-usdt") as "BTC/USDT"; None if unclear."""
+    return read_symbol(raw, quotes).unified
+
+
+def compact_symbol(raw: str) -> str:
+    """A ticker as most venues spell their market id: "BINANCE:BTCUSDT.P", "BTC/USDT:USDT" → "BTCUSDT"."""
+    return read_symbol(raw).venue_ids[-1]
+
+
+def _unified(text: str, quotes: tuple[str, ...]) -> str | None:
+    text = text.removesuffix(_PERPETUAL)
     pieces = _SEPARATORS.split(text)
     if len(pieces) == 2:
         base, quote = pieces

@@ -1,7 +1,9 @@
 """`python manage.py send_test_signal`: post a sample TradingView alert to a running engine.
 
 For people wiring up TradingView: it proves the URL, the secret and the engine answer before a real
-alert fires, and `--print` shows the JSON to paste into the alert's message box.
+alert fires, and `--print` shows the JSON to paste into the alert's message box. Without `--url` it
+posts to the address `manage.py run` recorded in the data directory (`trading.web_address`), else
+to the default http://127.0.0.1:8000.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from trading import config_service
+from trading import config_service, web_address
 from trading.config_schema import MASK
 
 DEFAULT_URL = "http://127.0.0.1:8000/webhooks/tradingview"
 TIMEOUT_SECONDS = 10
+WEBHOOK_PATH = "/webhooks/tradingview"
 NOT_RUNNING_HINT = "Is the engine running? Start it with `python manage.py run`."
+ELSEWHERE_HINT = (
+    "If it serves on another host or port (or daphne runs it without `run`), pass "
+    "--url http://HOST:PORT/webhooks/tradingview."
+)
 
 
 def number(text: str) -> str:
@@ -83,8 +90,9 @@ def sample_payload(
     }
 
 
-def post_json(url: str, body: bytes) -> tuple[int, str]:
-    """POST and return (status, body text); an HTTP error status is an answer, not an exception."""
+def post_json(url: str, body: bytes) -> tuple[int, str, str]:
+    """POST and return (status, content type, body text); an HTTP error status is an answer, not an
+    exception."""
     request = urllib.request.Request(
         url,
         data=body,
@@ -93,16 +101,33 @@ def post_json(url: str, body: bytes) -> tuple[int, str]:
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, response.read().decode("utf-8", "replace")
+            content_type = response.headers.get("Content-Type", "")
+            return response.status, content_type, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+        content_type = exc.headers.get("Content-Type", "") if exc.headers else ""
+        return exc.code, content_type, exc.read().decode("utf-8", "replace")
+
+
+def refused_host(status: int, content_type: str, url: str) -> str | None:
+    """The explanation of Django's host check, or None. The webhook answers every error as JSON; an
+    HTML 400 comes from Django before the request reaches it: the Host is not in ALLOWED_HOSTS."""
+    if status != 400 or "html" not in content_type.lower():
+        return None
+    host = urllib.parse.urlsplit(url).hostname or url
+    return (
+        f"host not allowed: add {host} to ALLOWED_HOSTS (comma-separated) where the web server runs "
+        "and restart it; the signal never reached the engine (Django answered its HTML 400)"
+    )
 
 
 class Command(BaseCommand):
     help = "Post a sample TradingView-style webhook to a running engine and print its answer."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--url", default=DEFAULT_URL, help=f"webhook URL (default {DEFAULT_URL})")
+        parser.add_argument(
+            "--url",
+            help=f"webhook URL (default: where `manage.py run` serves, else {DEFAULT_URL})",
+        )
         parser.add_argument("--symbol", default="BTCUSDT", help="TradingView ticker, e.g. BTCUSDT")
         parser.add_argument("--exchange", default="BINANCE", help="TradingView exchange, e.g. BINANCE")
         parser.add_argument("--timeframe", default="15", help="TradingView interval: 15, 60, 240, 1D …")
@@ -146,16 +171,24 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({**payload, "secret": MASK} if masked else payload, indent=2))
             return
         url = options["url"]
+        guessed = url is None
+        if guessed:
+            running = web_address.running_base_url()
+            url = running + WEBHOOK_PATH if running else DEFAULT_URL
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise CommandError(f"{url} is not a URL we can post to; use e.g. {DEFAULT_URL}")
         try:
-            status, answer = post_json(url, json.dumps(payload).encode())
+            status, content_type, answer = post_json(url, json.dumps(payload).encode())
         except OSError as exc:  # URLError, refused, timed out
             reason = getattr(exc, "reason", exc)
-            raise CommandError(f"could not reach {url}: {reason}. {NOT_RUNNING_HINT}") from exc
+            hint = f"{NOT_RUNNING_HINT} {ELSEWHERE_HINT}" if guessed else NOT_RUNNING_HINT
+            raise CommandError(f"could not reach {url}: {reason}. {hint}") from exc
         self.stdout.write(f"HTTP {status}")
         self.stdout.write(answer)
+        host_problem = refused_host(status, content_type, url)
+        if host_problem:
+            raise CommandError(host_problem)
         if not 200 <= status < 300:
             raise CommandError(f"the engine refused the test signal (HTTP {status}); see its answer above")
 
