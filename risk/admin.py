@@ -21,3 +21,6 @@ class RiskActionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the audit trail of what the risk engine did is the engine's

@@ -109,7 +109,7 @@ def test_admin_cannot_add_or_delete_accounts_or_market_rules(admin_client):
 EDITABLE_IN_ADMIN = {"exchanges.ExchangeAccount": {"enabled", "rate_limit_mode"}, "trading.ApiToken": set()}
 
 
-@pytest.mark.parametrize("app_label", ["trading", "exchanges"])
+@pytest.mark.parametrize("app_label", ["trading", "exchanges", "risk"])
 def test_admin_edits_no_engine_owned_field(rf, app_label):
     request = rf.get("/admin/")
     request.user = get_user_model()(is_superuser=True, is_staff=True, is_active=True)
