@@ -3,7 +3,8 @@
 Bursts collapse into at most one message per `ui.realtime_update_ms` (never one push per tick per
 leg). Consumers subscribe to the channel-layer group `console` and re-render the named topics.
 In the embedded single-process default the in-memory layer lives on daphne's event loop, so the
-publisher hands its message to that loop; with `REDIS_URL` any process can publish.
+publisher hands its message to that loop (and drops it once that loop has stopped: no page is
+connected any more); with `REDIS_URL` any process can publish.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ _lock = threading.Lock()
 _pending: set[str] = set()
 _groups: set[int] = set()
 _web_loop: asyncio.AbstractEventLoop | None = None
+# A push waits this long at most for the web loop: it must never hold up the engine's scheduler.
+PUSH_TIMEOUT_SEC = 1.0
 
 
 def use_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-    """Called by `manage.py run`: publish through the web server's own loop (in-memory layer)."""
+    """Called by `manage.py run` from inside its running web loop: publish through that loop."""
     global _web_loop
     _web_loop = loop
 
@@ -68,11 +71,18 @@ def publish(topics: list[str], group_ids: list[int]) -> None:
         "group_ids": group_ids[:200],
         "sent_at": time.time(),
     }
+    loop = _web_loop
     try:
-        if _web_loop is not None and _web_loop.is_running():
-            asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), _web_loop).result(timeout=1)
-        else:
+        if loop is None:
             async_to_sync(layer.group_send)(GROUP, message)
+        elif loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), loop)
+            try:
+                future.result(timeout=PUSH_TIMEOUT_SEC)
+            except TimeoutError:
+                future.cancel()  # a stopping or stuck loop: never deliver this one late
+                raise
+        # else: this process's web server has stopped, and with it every console page's socket.
     except Exception:  # noqa: BLE001 - a console push must never disturb trading
         log.warning("live push failed", exc_info=True)
 

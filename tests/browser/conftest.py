@@ -189,7 +189,7 @@ def sign_in(browser: Any, engine: Engine, who: tuple[str, str], **context_args: 
 
 def live(page: Any) -> None:
     """Wait until the page's socket is open (so the next engine change reaches it)."""
-    page.wait_for_selector("#live-status[data-state=open]", timeout=10_000)
+    page.wait_for_selector("#live-status[data-state=open]", timeout=30_000)
 
 
 @pytest.fixture(scope="session")

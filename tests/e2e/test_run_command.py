@@ -2,70 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.serving import free_port, stop, wait_for
+from tests.e2e.process import call
+from tests.serving import wait_for
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def call(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
-@pytest.fixture
-def running_engine(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["ENGINE_DATA_DIR"] = str(tmp_path / "data")
-    env["PYTHONUNBUFFERED"] = "1"
-    log = open(tmp_path / "run.log", "w")  # noqa: SIM115 - closed in the finaliser
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            return call("GET", f"{base}/api/v1/health")[0] == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(healthy, timeout=60, what="manage.py run to answer")
-        token = subprocess.run(
-            [sys.executable, "manage.py", "create_api_token", "e2e", "--create-user"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        secret = json.loads((tmp_path / "data" / "config.json").read_text())["security"]["webhook_secret"]
-        yield base, token, secret, proc
-    finally:
-        stop(proc)
-        log.close()
-        print((tmp_path / "run.log").read_text()[-3000:])
 
 
 def webhook(base: str, secret: str, **tv) -> tuple[int, dict]:

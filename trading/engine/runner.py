@@ -67,9 +67,8 @@ class EngineService:
         if done.wait(timeout):
             return bool(stopped)
         log.error(
-            "engine: the step in progress did not finish within %.1f s; exiting without it "
-            "(each step commits its own work; the next start takes over from there)",
-            timeout,
+            "engine: the step in progress is still running; exiting without it "
+            "(each step commits its own work; the next start takes over from there)"
         )
         return False
 

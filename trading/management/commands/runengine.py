@@ -1,17 +1,24 @@
-"""`python manage.py runengine`: the engine loop alone, for production next to `daphne`."""
+"""`python manage.py runengine`: the engine loop alone, for production next to `daphne`.
+
+Ctrl-C or SIGTERM: no new step starts, the one in progress finishes and the lock is released, within
+`trading.shutdown.STOP_BOUND_SEC`; a second signal, or the watchdog, ends the process at once.
+"""
 
 from __future__ import annotations
 
-import signal
-import threading
+import logging
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from exchanges.secrets import WrongEncryptionKey
 from trading.bootstrap import prepare
 from trading.engine.lock import EngineAlreadyRunning
 from trading.engine.loop import Engine
-from trading.engine.runner import build_scheduler
+from trading.engine.runner import EngineService, PaperFeed
+from trading.shutdown import Shutdown, exit_now
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -21,7 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--paper-feed", choices=["manual", "walk", "replay"], default=None)
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
 
-    def handle(self, *args, paper_feed: str | None, no_migrate: bool, **options) -> None:
+    def handle(self, *args, paper_feed: PaperFeed | None, no_migrate: bool, **options) -> None:
+        stopping = Shutdown()
+        stopping.install()
         try:
             prepare(migrate=not no_migrate)
         except WrongEncryptionKey as exc:
@@ -31,16 +40,17 @@ class Command(BaseCommand):
             engine.start()
         except EngineAlreadyRunning as exc:
             raise CommandError(str(exc)) from exc
-        scheduler = build_scheduler(engine, blocking=False, paper_feed=paper_feed)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        scheduler.start()
-        self.stdout.write("engine running; Ctrl-C to stop")
+        service = EngineService(engine, paper_feed=paper_feed)
+        stopping.on_request(service.request_stop)
+        service.start()
+        self.stdout.write("engine running; Ctrl-C or SIGTERM to stop")
         self.stdout.flush()
         try:
-            stop.wait()
+            stopping.requested.wait()
         finally:
-            # Let the running step finish and commit before letting go of the lock.
-            scheduler.shutdown(wait=True)
-            engine.stop()
+            stopping.request("stop")  # also on an unexpected exit from the wait: the bound holds
+            clean = service.stop(stopping.time_left())
+        cut = "" if clean else " (the engine's step in progress was cut off)"
+        log.info("stopped in %.1f s%s", stopping.elapsed(), cut)
+        connections.close_all()
+        exit_now(0 if clean else 1)
