@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
-from tests.e2e.process import call
-from tests.serving import wait_for
+from tests.e2e.process import call, start_run
+from tests.serving import stop, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +65,13 @@ def test_webhook_to_fill_to_take_profit_to_exit_over_http(running_engine):
 
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=20) == 0
+
+
+def test_send_test_signal_finds_the_running_server_without_a_url(tmp_path):
+    server = start_run(tmp_path)
+    try:
+        output = server.manage("send_test_signal", "--symbol", "BTCUSDT", "--price", "43000")
+        assert "HTTP 202" in output  # it found this server's port (not 8000) on its own
+    finally:
+        stop(server.proc)
+    assert not (server.data_dir / "web_address.json").exists()  # a stopped server leaves no address

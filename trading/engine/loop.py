@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,6 +62,8 @@ class Engine:
         self.guard = LockGuard(self)
         self._last_sync = None
         self._holding_since: datetime | None = None
+        # Set from another thread (a signal handler) to end the current tick between steps.
+        self.stopping = threading.Event()
 
     @property
     def suspended(self) -> str | None:
@@ -117,16 +120,22 @@ class Engine:
         ctx = self.ctx
         ctx.refresh_config()
         report = TickReport()
+        # A stop request ends the tick between steps (each step has committed its work), so a
+        # clean stop waits for one step, not for a whole tick of a backlog.
         report.commands = commands.apply_pending(ctx)
         paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
-        if not paused:
+        if not paused and not self.stopping.is_set():
             report.signals = intake.apply_pending(ctx)
+        if self.stopping.is_set():
+            return report
         hold = self._hold_resting_legs(backlog=report.signals >= intake.BATCH)
         dispatch.dispatch(ctx, urgent_only=hold)  # orders still waiting for rate-limit room
-        if self._sync_due():
+        if self._sync_due() and not self.stopping.is_set():
             report.orders_synced = orders.sync_live_orders(ctx)
             dispatch.dispatch(ctx, urgent_only=hold)  # lost submissions the sync put back in the queue
             report.take_profits = takeprofit.sweep(ctx)
+        if self.stopping.is_set():
+            return report
         report.expired = queueing.expire(ctx)
         if not paused:
             report.promoted = promotion.promote_ready(ctx)

@@ -40,6 +40,7 @@ class EngineService:
     def request_stop(self) -> None:
         """Start no further step (thread-safe, cheap: callable from a signal handler)."""
         self._stopping.set()
+        self.engine.stopping.set()  # and end the tick in progress at its next step
 
     def stop(self, timeout: float) -> bool:
         """Let the step in progress finish, then release the engine's lock; never wait past `timeout`.

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from exchanges.secrets import WrongEncryptionKey
+from trading import web_address
 from trading.bootstrap import prepare
 from trading.engine.lock import EngineAlreadyRunning
 from trading.engine.loop import Engine
@@ -90,6 +91,7 @@ class Command(BaseCommand):
             if not stopping.requested.is_set():
                 web.run()
         finally:
+            web_address.forget()
             web_failed = not stopping.requested.is_set()  # the reactor stopped by itself: no listener
             stopping.request("the web server stopped")  # (if no signal did already)
             clean = service.stop(stopping.time_left()) if service is not None else True
@@ -127,6 +129,8 @@ def _web_server(application, *, endpoints: list[str]):
         def listen_success(self, port) -> None:
             self.ports.append(port)
             super().listen_success(port)
+            address = port.getHost()  # the bound port, also for --port 0
+            web_address.remember(address.host, address.port)  # send_test_signal finds us here
 
         def stop_soon(self) -> None:
             """Drain and stop, from any thread or a signal handler."""
