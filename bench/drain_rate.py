@@ -9,6 +9,10 @@ with one exit in ten.
 
     .venv/bin/python bench/drain_rate.py                       # SQLite (the embedded default)
     .venv/bin/python bench/drain_rate.py --postgres postgres://postgres@127.0.0.1:5432/postgres
+
+`--in-process` drains the same backlog in this process instead (`Engine.start()`, then `tick()`
+until nothing is received) and counts what it costs: SQL statements and commits. Those counts do
+not depend on the machine's load, unlike the rates.
 """
 
 from __future__ import annotations
@@ -84,6 +88,60 @@ def measure(install: Install, count: int, timeout: float) -> dict:
     }
 
 
+def count_in_process(install: Install, count: int) -> dict:
+    """Drain the backlog with an in-process engine, tallying SQL statements and commits."""
+    os.environ.update(
+        ENGINE_DATA_DIR=str(install.data_dir), ENGINE_WEBHOOK_SECRET=install.env()["ENGINE_WEBHOOK_SECRET"]
+    )
+    if install.database_url:
+        os.environ["DATABASE_URL"] = install.database_url
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from trading.engine.loop import Engine
+    from trading.models import Signal
+
+    tally = {"statements": 0, "commits": 0, "lazy": 0}
+
+    def count_statement(execute, sql, params, many, context):
+        tally["statements"] += 1
+        tally["lazy"] += sql.startswith("SET LOCAL synchronous_commit")  # PostgreSQL: no fsync wait
+        return execute(sql, params, many, context)
+
+    def count_commit(commit=connection.commit):
+        tally["commits"] += 1
+        commit()
+
+    engine = Engine(use_lock=False)
+    started = time.monotonic()
+    engine.start()
+    drain_started = time.monotonic()
+    with connection.execute_wrapper(count_statement):
+        connection.commit = count_commit  # type: ignore[method-assign] - outermost atomic blocks commit here
+        try:
+            ticks = 0
+            while Signal.objects.filter(status="received").exists():
+                engine.tick()
+                ticks += 1
+        finally:
+            del connection.commit
+    done = time.monotonic()
+    connection.close()
+    return {
+        "signals": count,
+        "start() (s)": round(drain_started - started, 2),
+        "ticks": ticks,
+        "SQL statements (ticks)": tally["statements"],
+        "commits (ticks)": tally["commits"],
+        "of which not waiting for the disk (PostgreSQL)": tally["lazy"],
+        "statements per signal": round(tally["statements"] / count, 1),
+        "signals/s (start() → drained)": round(count / (done - started), 1),
+        "signals/s (ticks only)": round(count / (done - drain_started), 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -93,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--postgres", help="a PostgreSQL server URL: a throw-away database is created on it")
+    parser.add_argument(
+        "--in-process", action="store_true", help="drain in this process and count SQL statements and commits"
+    )
     args = parser.parse_args(argv)
     if args.postgres:
         os.environ["DATABASE_URL"] = args.postgres
@@ -103,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         web = Server(install, "--no-engine")
         try:
             fill_inbox(web, args.signals, args.markets, args.seed)
-            result = measure(install, args.signals, args.timeout)
+            if args.in_process:
+                web.stop()
+                result = count_in_process(install, args.signals)
+            else:
+                result = measure(install, args.signals, args.timeout)
         finally:
             web.stop()
         report = install.invariants()

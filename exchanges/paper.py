@@ -8,11 +8,12 @@ this class only loads rows, applies those rules and saves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists
 
 from trading.core.precision import order_violations
 from trading.core.types import MarketRules, OrderSide
@@ -61,6 +62,7 @@ class PaperExchange:
         self._clock = clock
         self._catalog_loader = catalog_loader
         self._catalog: MarketCatalog | None = None
+        self._priced: set[str] = set()  # symbols known to have a price row (see hint_price)
 
     # ---- ExchangeAdapter ------------------------------------------------------------------
 
@@ -78,19 +80,18 @@ class PaperExchange:
         `reduce_only` is ignored: it has no meaning on spot.
         """
         with transaction.atomic():
-            existing = self._order_row(request.client_order_id)
-            if existing is not None:
-                return _report(existing)
+            _commit_lazily()
+            taken, current = self._lookup(request)
+            if taken:
+                return _report(self._order_row(request.client_order_id))  # type: ignore[arg-type]
             rules = self._rules(request.symbol)
-            current = self._price_of(request.symbol)
             check_price = self._check_price(request, current)
             violations = order_violations(check_price, request.qty, rules)
             if violations:
                 raise InvalidOrder(f"{request.symbol}: " + "; ".join(v.message for v in violations))
 
             base, quote = pm.split_symbol(request.symbol)
-            self._ensure_seeded()
-            balances = self._balances_for_update(base, quote)
+            balances = self._balances_for_update(base, quote, seed=True)
             shortfall = pm.funds_shortfall(
                 request.side,
                 request.qty,
@@ -104,7 +105,7 @@ class PaperExchange:
                 raise InsufficientFunds(f"{request.symbol}: {plain(shortfall)} {asset} short for this order")
 
             now = self._clock()
-            row = PaperOrder.objects.create(
+            row = PaperOrder(
                 account=self.account,
                 client_order_id=request.client_order_id,
                 exchange_order_id="",
@@ -117,7 +118,7 @@ class PaperExchange:
                 created_at=now,
                 updated_at=now,
             )
-            row.exchange_order_id = f"P{row.pk:06d}"
+            # Matched before the insert, so the row is written once with its outcome.
             if current is not None:
                 fill = pm.decide_fill(
                     _match_order(row),
@@ -129,7 +130,10 @@ class PaperExchange:
                 if fill is not None:
                     self._apply_fill(row, fill, balances[base], balances[quote])
             self._relock(row, balances[base], balances[quote])
-            row.save()
+            row.save(force_insert=True)
+            # The venue's id is the row's: known only now (one narrow UPDATE).
+            row.exchange_order_id = f"P{row.pk:06d}"
+            PaperOrder.objects.filter(pk=row.pk).update(exchange_order_id=row.exchange_order_id)
             _save_balances(balances)
             return _report(row)
 
@@ -174,13 +178,15 @@ class PaperExchange:
 
     def hint_price(self, symbol: str, price: Decimal) -> None:
         """Seed a symbol's price from a signal if it has none yet. Never matches orders."""
-        if price <= 0:
+        if price <= 0 or symbol in self._priced:
             return
         PaperPrice.objects.get_or_create(
             account=self.account,
             symbol=symbol,
             defaults={"price": self._on_grid(symbol, price), "updated_at": self._clock()},
         )
+        # Price rows are never deleted: once committed, later hints have nothing to do.
+        transaction.on_commit(lambda: self._priced.add(symbol))
 
     # ---- paper-only: the price feed drives matching ---------------------------------------
 
@@ -251,9 +257,18 @@ class PaperExchange:
         ticks = (price / rules.tick_size).to_integral_value(rounding=ROUND_HALF_EVEN)
         return plain(max(ticks, Decimal(1)) * rules.tick_size)
 
-    def _price_of(self, symbol: str) -> Decimal | None:
-        row = PaperPrice.objects.filter(account=self.account, symbol=symbol).first()
-        return plain(row.price) if row is not None else None
+    def _lookup(self, request: OrderRequest) -> tuple[bool, Decimal | None]:
+        """(whether the client id is taken, the symbol's price): one query once the symbol has one."""
+        taken = PaperOrder.objects.filter(account=self.account, client_order_id=request.client_order_id)
+        found = (
+            PaperPrice.objects.filter(account=self.account, symbol=request.symbol)
+            .annotate(taken=Exists(taken))
+            .values_list("taken", "price")
+            .first()
+        )
+        if found is None:
+            return taken.exists(), None
+        return found[0], plain(found[1])
 
     def _order_row(self, client_order_id: str, *, for_update: bool = False) -> PaperOrder | None:
         rows = PaperOrder.objects.filter(account=self.account, client_order_id=client_order_id)
@@ -268,15 +283,20 @@ class PaperExchange:
                 account=self.account, asset=SEED_ASSET, free=self.starting_balance_usdt
             )
 
-    def _balances_for_update(self, *assets: str) -> dict[str, PaperBalance]:
-        rows = {
-            row.asset: row
-            for row in PaperBalance.objects.select_for_update().filter(account=self.account, asset__in=assets)
-        }
+    def _balances_for_update(self, *assets: str, seed: bool = False) -> _Balances:
+        """The assets' balance rows, locked; missing ones are created (`seed`: first use seeds USDT)."""
+        rows = self._locked_balances(assets)
+        if seed and SEED_ASSET not in rows:  # a USDT row means the account was seeded already
+            self._ensure_seeded()
+            rows.update(self._locked_balances([SEED_ASSET] if SEED_ASSET in assets else []))
         for asset in assets:
             if asset not in rows:
                 rows[asset] = PaperBalance.objects.create(account=self.account, asset=asset)
-        return rows
+        return _Balances(rows)
+
+    def _locked_balances(self, assets: Iterable[str]) -> dict[str, PaperBalance]:
+        rows = PaperBalance.objects.select_for_update().filter(account=self.account, asset__in=list(assets))
+        return {row.asset: row for row in rows}
 
     def _apply_fill(self, row: PaperOrder, fill: pm.Fill, base: PaperBalance, quote: PaperBalance) -> None:
         fee = pm.fee_for(fill.notional, self.fee_percent)
@@ -306,6 +326,18 @@ class PaperExchange:
         row.locked = wanted
 
 
+def _commit_lazily() -> None:
+    """On PostgreSQL, do not wait for this transaction's WAL to reach the disk (when it is ours).
+
+    A simulated venue losing its last orders in a database crash looks like requests that never
+    arrived: the engine looks them up by client id and sends them again. (The engine commits its
+    SUBMITTING rows durably before a request, so they are never among the lost.)
+    """
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _match_order(row: PaperOrder) -> pm.MatchOrder:
     return pm.MatchOrder(
         side=OrderSide(row.side),
@@ -316,9 +348,19 @@ def _match_order(row: PaperOrder) -> pm.MatchOrder:
     )
 
 
-def _save_balances(balances: dict[str, PaperBalance]) -> None:
-    for row in balances.values():
-        row.save(update_fields=["free", "locked"])
+class _Balances(dict[str, PaperBalance]):
+    """Locked balance rows by asset, and the amounts they were read with."""
+
+    def __init__(self, rows: dict[str, PaperBalance]) -> None:
+        super().__init__(rows)
+        self.read = {asset: (row.free, row.locked) for asset, row in rows.items()}
+
+
+def _save_balances(balances: _Balances) -> None:
+    """Write the balances that changed (a resting order moves only one of its two assets)."""
+    for asset, row in balances.items():
+        if (row.free, row.locked) != balances.read[asset]:
+            PaperBalance.objects.filter(pk=row.pk).update(free=row.free, locked=row.locked)
 
 
 def _report(row: PaperOrder) -> OrderReport:

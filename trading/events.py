@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +19,7 @@ from .core.webhook_payload import MIN_MASKED_SECRET
 from .models import Event
 
 _file_logger: logging.Logger | None = None
+_held = threading.local()  # events of an open `batched()` block (per thread: web threads record too)
 
 Category = Event.Category
 Severity = Event.Severity
@@ -69,6 +73,26 @@ def _masked(value: Any, secrets: list[str]) -> Any:
     return value
 
 
+@contextmanager
+def batched() -> Iterator[None]:
+    """Insert the events recorded inside the block together, in order, when it ends.
+
+    For a block inside one transaction (an engine decision records several): its events commit or
+    roll back with it as before, in one INSERT instead of one per event. Nothing inside may read
+    them back before the block ends.
+    """
+    if getattr(_held, "events", None) is not None:
+        yield  # already inside one: the outer block inserts them
+        return
+    _held.events = []
+    try:
+        yield
+        if _held.events:
+            Event.objects.bulk_create(_held.events)
+    finally:
+        _held.events = None
+
+
 def record(
     category: str,
     message: str,
@@ -86,7 +110,7 @@ def record(
     secrets = _known_secrets()
     ctx = _masked(jsonable(context or {}), secrets)
     message = _masked(message, secrets)
-    event = Event.objects.create(
+    event = Event(
         created_at=when,
         category=category,
         severity=severity,
@@ -97,6 +121,11 @@ def record(
         message=message[:500],
         context=ctx,
     )
+    held = getattr(_held, "events", None)
+    if held is not None:
+        held.append(event)
+    else:
+        event.save(force_insert=True)
     line = {
         "ts": when.isoformat(),
         "category": category,

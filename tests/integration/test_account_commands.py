@@ -188,3 +188,27 @@ def test_refresh_markets_with_an_engine_running_asks_the_engine():
     command = Command.objects.get(kind="refresh_markets")
     assert command.status == CommandStatus.PENDING
     assert ExchangeAccount.objects.get(label="paper").markets_synced_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not ON_POSTGRES, reason="the in-memory SQLite test database has no engine lock")
+def test_refresh_markets_keeps_waiting_while_the_engine_is_still_running_the_command():
+    import threading
+
+    ensure_paper_account()
+    claimed = threading.Event()
+
+    def engine_claims_it() -> None:  # what the engine does first with a refresh: claim, then work
+        for _ in range(200):
+            if Command.objects.filter(kind="refresh_markets").update(status=CommandStatus.RUNNING):
+                claimed.set()
+                return
+            threading.Event().wait(0.02)
+
+    with EngineLock():
+        worker = threading.Thread(target=engine_claims_it)
+        worker.start()
+        with pytest.raises(CommandError, match="has not applied command"):
+            run("refresh_markets", timeout=3)
+        worker.join()
+    assert claimed.is_set()

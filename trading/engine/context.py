@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.db import transaction
 
 from exchanges.core.adapter import ExchangeAdapter
-from exchanges.models import ExchangeAccount
+from exchanges.models import ExchangeAccount, MarketRule
 from exchanges.ratelimit import OrderRateLimiter
 from exchanges.registry import build_adapter
 
@@ -20,6 +21,10 @@ from .. import config_service
 from ..config_schema import EngineConfig
 from ..models import EngineState
 from . import fencing
+
+T = TypeVar("T")
+
+POOL = "pool"  # `cached` key of the open-group count (forgotten when a group opens or closes)
 
 
 def utc_now() -> datetime:
@@ -56,6 +61,12 @@ class EngineContext:
     epoch: int = 0
     _write_depth: int = 0
     _dispatch_due: set[int] = field(default_factory=set)
+    # Rows one batch of signals reads over and over (accounts, the pool count): None outside a
+    # batch, so commands, syncs and tests always read the database (`batch_cache`).
+    _batch: dict[Hashable, Any] | None = None
+    # MarketRule rows by (account, how, text): they change only when this engine refreshes the
+    # account's markets (`forget_markets`); the refresh_markets command needs the engine's lock.
+    market_rows: dict[tuple[int, str, str], MarketRule | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.namespace:
@@ -83,6 +94,8 @@ class EngineContext:
         except BaseException:
             if outer:
                 self._dispatch_due.clear()
+                if self._batch:
+                    self._batch.clear()  # it may hold what the rolled-back transaction saw
             raise
         finally:
             self._write_depth -= 1
@@ -91,6 +104,47 @@ class EngineContext:
 
             due, self._dispatch_due = self._dispatch_due, set()
             dispatch(self, due, urgent_only=True)  # resting DCA legs leave at the end of the tick
+
+    @contextmanager
+    def batch_cache(self) -> Iterator[None]:
+        """Remember what `cached` loads until the block ends (a batch of signals within one tick)."""
+        outer = self._batch is None
+        if outer:
+            self._batch = {}
+        try:
+            yield
+        finally:
+            if outer:
+                self._batch = None
+
+    @property
+    def batching(self) -> bool:
+        return self._batch is not None
+
+    def cached(self, key: Hashable, load: Callable[[], T]) -> T:
+        """`load()` once per batch (every time outside one); writers `forget` what they change."""
+        if self._batch is None:
+            return load()
+        if key not in self._batch:
+            self._batch[key] = load()
+        return self._batch[key]
+
+    def cached_account(self, account: ExchangeAccount) -> ExchangeAccount:
+        """The batch's one instance of this account: what the engine changes on it (a rejection
+        stopping entries) is what every later signal of the batch sees."""
+        return self.cached(("account", account.pk), lambda: account)
+
+    def account_by_id(self, account_id: int) -> ExchangeAccount:
+        load = lambda: ExchangeAccount.objects.get(pk=account_id)  # noqa: E731
+        return self.cached_account(self.cached(("account-id", account_id), load))
+
+    def forget(self, key: Hashable) -> None:
+        if self._batch is not None:
+            self._batch.pop(key, None)
+
+    def forget_markets(self, account_id: int) -> None:
+        for key in [k for k in self.market_rows if k[0] == account_id]:
+            del self.market_rows[key]
 
     @property
     def in_write(self) -> bool:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+
+from django.db.models import F
+from django.utils import timezone
 
 from exchanges.core.adapter import OrderReport
 
@@ -14,7 +20,7 @@ from ..core.takeprofit import leg_tp_price
 from ..core.types import Side
 from ..models import DcaLeg, GroupStatus, LegState, Order, OrderState, PositionGroup, Trade
 from ..models.orders import LIVE_ORDER_STATES
-from .context import EngineContext
+from .context import POOL, EngineContext
 
 ENTRY_PURPOSES = {Purpose.ENTRY.value, Purpose.DCA.value}
 TRADE_REASON = {
@@ -26,6 +32,8 @@ TRADE_REASON = {
     Purpose.RISK.value: "risk",
     Purpose.MANUAL.value: "manual",
 }
+# What booking an entry fill (and settling the leg) changes on the leg row.
+_LEG_FILL_FIELDS = ["filled_qty", "avg_fill_price", "entry_fees", "tp_price", "state", "updated_at"]
 LEG_ENTRY_DONE = {LegState.FILLED, LegState.HIT_TP, LegState.CLOSED, LegState.CANCELLED, LegState.SKIPPED}
 
 
@@ -39,36 +47,85 @@ def _delta(order: Order, report: OrderReport) -> tuple[Decimal, Decimal, Decimal
     return dq, price, fee
 
 
-def book_fill(ctx: EngineContext, order: Order, report: OrderReport) -> None:
-    """Apply the newly filled part of `order` (caller holds the row and saves it afterwards)."""
+class Book:
+    """The groups a run of reports touches and every leg of them: locked and read once.
+
+    Reports are booked against these instances and written as they go; a group's status is derived
+    from the legs held here, so ten reports on one ladder read the ladder once, not twenty times.
+    """
+
+    def __init__(self, orders: Iterable[Order]) -> None:
+        group_ids = {order.group_id for order in orders}
+        self.groups = {g.pk: g for g in PositionGroup.objects.select_for_update().filter(pk__in=group_ids)}
+        self.legs: dict[int, list[DcaLeg]] = {pk: [] for pk in self.groups}
+        self._legs_by_id: dict[int, DcaLeg] = {}
+        legs = DcaLeg.objects.select_for_update(of=("self",)).filter(group_id__in=group_ids)
+        for leg in legs.annotate(pyramid_index=F("pyramid__index")).order_by("id"):
+            leg.group = self.groups[leg.group_id]
+            self.legs[leg.group_id].append(leg)
+            self._legs_by_id[leg.pk] = leg
+
+    def leg(self, leg_id: int) -> DcaLeg:
+        return self._legs_by_id[leg_id]
+
+    def position(self, order: Order) -> Position:
+        group = self.groups[order.group_id]
+        leg = self.leg(order.leg_id) if order.purpose in ENTRY_PURPOSES and order.leg_id is not None else None
+        return Position(self, group, leg)
+
+
+@dataclass
+class Position:
+    """What one order's report changes: its group and, for an entry order, its leg."""
+
+    book: Book
+    group: PositionGroup
+    leg: DcaLeg | None = None
+    leg_changed: bool = False
+    fees_changed: bool = False
+
+
+def position_of(order: Order) -> Position:
+    """Lock and read the rows a report on `order` may change (call inside its transaction)."""
+    return Book([order]).position(order)
+
+
+def book_fill(ctx: EngineContext, order: Order, report: OrderReport, position: Position) -> None:
+    """Apply the newly filled part of `order` (the caller saves the order, then `settle`s it)."""
     dq, price, fee = _delta(order, report)
     ctx.fills_since_risk += 1
     ctx.tp_dirty.add((order.account_id, order.symbol))
-    if order.purpose in ENTRY_PURPOSES:
-        _book_entry(ctx, order, dq, price, fee, done=report.is_done)
+    if position.leg is not None:
+        _book_entry(ctx, order, dq, price, fee, position.leg, position.group, done=report.is_done)
+        position.leg_changed = position.fees_changed = True
     else:
-        _book_close(ctx, order, dq, price, fee)
+        _book_close(ctx, order, dq, price, fee, position)
     order.filled_qty = report.filled_qty
     order.avg_fill_price = report.avg_fill_price
     order.fee_quote = report.fee_quote
 
 
 def _book_entry(
-    ctx: EngineContext, order: Order, dq: Decimal, price: Decimal, fee: Decimal, done: bool
+    ctx: EngineContext,
+    order: Order,
+    dq: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    leg: DcaLeg,
+    group: PositionGroup,
+    done: bool,
 ) -> None:
-    leg = DcaLeg.objects.select_for_update().get(pk=order.leg_id)
-    group = leg.group
+    """Build the leg's position (saved by `settle`) and add the fee to the group's."""
     filled = leg.filled_qty + dq
     leg.avg_fill_price = ((leg.avg_fill_price or Decimal(0)) * leg.filled_qty + price * dq) / filled
     leg.filled_qty = filled
     leg.entry_fees += fee
     leg.tp_price = leg_tp_price(Side(group.side), leg.avg_fill_price, leg.tp_percent)
     leg.state = LegState.FILLED if done else LegState.PARTIALLY_FILLED
-    leg.save()
-    PositionGroup.objects.filter(pk=group.pk).update(fees_paid=group.fees_paid + fee)
+    group.fees_paid += fee  # written by `settle`, with the group's status when that changes too
     events.record(
         events.Category.ORDER,
-        f"{leg.label} of P{leg.pyramid.index} filled {fmt(dq)} @ {fmt(price, 8)}"
+        f"{leg.label} of P{leg.pyramid_index} filled {fmt(dq)} @ {fmt(price, 8)}"
         f" (leg {fmt(filled)}/{fmt(leg.qty)}); TP at {fmt(leg.tp_price, 8)}",
         symbol=group.symbol,
         timeframe=group.timeframe,
@@ -92,15 +149,17 @@ def _allocation_slices(order: Order, dq: Decimal) -> list[tuple[int, Decimal]]:
     return slices
 
 
-def _book_close(ctx: EngineContext, order: Order, dq: Decimal, price: Decimal, fee: Decimal) -> None:
-    group = PositionGroup.objects.select_for_update().get(pk=order.group_id)
+def _book_close(
+    ctx: EngineContext, order: Order, dq: Decimal, price: Decimal, fee: Decimal, position: Position
+) -> None:
+    group = position.group
     side = Side(group.side)
     direction = Decimal(1) if side is Side.LONG else Decimal(-1)
     realized_total = Decimal(0)
     entry_cost = Decimal(0)
     fees_total = fee
     for leg_id, qty in _allocation_slices(order, dq):
-        leg = DcaLeg.objects.select_for_update().get(pk=leg_id)
+        leg = position.book.leg(leg_id)
         avg = leg.avg_fill_price or Decimal(0)
         exit_fee = fee * qty / dq
         entry_fee = leg.entry_fees * qty / leg.filled_qty if leg.filled_qty else Decimal(0)
@@ -166,33 +225,61 @@ def _record_trade(
     )
 
 
-def order_accepted(ctx: EngineContext, order: Order) -> None:
-    """The exchange holds an entry order: its leg is Open (unless fills moved it on already)."""
-    if order.purpose in ENTRY_PURPOSES and order.leg_id is not None:
-        opened = DcaLeg.objects.filter(pk=order.leg_id, state=LegState.PENDING).update(state=LegState.OPEN)
-        if opened:
-            # An order accepted on a later sync (after a timeout or a restart) moves Waiting to Live.
-            refresh_group(ctx, PositionGroup.objects.get(pk=order.group_id))
-
-
 def order_finished(ctx: EngineContext, order: Order) -> None:
     """An order reached a final state: settle its leg's state, then the group's."""
-    if order.purpose in ENTRY_PURPOSES and order.leg_id is not None:
-        leg = DcaLeg.objects.select_for_update().get(pk=order.leg_id)
+    settle(ctx, order, position_of(order))
+
+
+def settle(ctx: EngineContext, order: Order, position: Position) -> None:
+    """After a report (or a final state reached without one): the leg and the group follow the order.
+
+    An entry order the exchange holds makes its Pending leg Open — one accepted on a later sync (after
+    a timeout or a restart) moves its group from Waiting to Live; a finished one settles its leg.
+    The leg is saved once and the group's status derived once, from the legs as they end up.
+    """
+    leg, group = position.leg, position.group
+    opened = leg is not None and leg.state == LegState.PENDING
+    if opened:
+        leg.state = LegState.OPEN
+    finished = order.state not in LIVE_ORDER_STATES
+    if finished and leg is not None and leg.state not in (LegState.HIT_TP, LegState.CLOSED):
+        leg.state = _ended_state(leg)
+        position.leg_changed = True
+    if leg is not None and (opened or position.leg_changed):
+        leg.save(update_fields=_LEG_FILL_FIELDS if position.leg_changed else ["state", "updated_at"])
+    if finished and leg is None:
+        _keep_open_after_failed_close(ctx, order, group)
+    fees = ["fees_paid"] if position.fees_changed else []
+    saved = (opened or finished) and refresh_group(ctx, group, position.book.legs[group.pk], also=fees)
+    if fees and not saved:
+        PositionGroup.objects.filter(pk=group.pk).update(fees_paid=group.fees_paid)
+
+
+def end_entries(leg_ids: list[int]) -> None:
+    """Settle the legs of entry orders that ended without a report (as `settle` does, in bulk)."""
+    ended: dict[str, list[int]] = defaultdict(list)
+    for leg in DcaLeg.objects.select_for_update().filter(pk__in=leg_ids):
         if leg.state not in (LegState.HIT_TP, LegState.CLOSED):
-            if leg.filled_qty > 0:
-                leg.state = LegState.FILLED if leg.open_qty > 0 else LegState.CLOSED
-            else:
-                leg.state = LegState.CANCELLED
-            leg.save(update_fields=["state", "updated_at"])
-    group = PositionGroup.objects.get(pk=order.group_id)
+            ended[_ended_state(leg)].append(leg.pk)
+    for state, ids in ended.items():
+        DcaLeg.objects.filter(pk__in=ids).update(state=state, updated_at=timezone.now())  # as auto_now
+
+
+def _ended_state(leg: DcaLeg) -> str:
+    """A leg whose entry order is finished: what filled is held (or already closed), else cancelled."""
+    if leg.filled_qty > 0:
+        return LegState.FILLED if leg.open_qty > 0 else LegState.CLOSED
+    return LegState.CANCELLED
+
+
+def _keep_open_after_failed_close(ctx: EngineContext, order: Order, group: PositionGroup) -> None:
+    """A failed close must not leave the group stuck in Closing: it stays open and says why."""
     if (
         order.purpose not in ENTRY_PURPOSES
         and order.state in (OrderState.REJECTED, OrderState.CANCELLED)
         and order.filled_qty < order.qty
         and group.status == GroupStatus.CLOSING
     ):
-        # A failed close must not leave the group stuck in Closing: it stays open and says why.
         group.status = GroupStatus.ACTIVE
         group.save(update_fields=["status", "updated_at"])
         events.record(
@@ -203,29 +290,40 @@ def order_finished(ctx: EngineContext, order: Order) -> None:
             group_id=group.pk,
             now=ctx.now(),
         )
-    refresh_group(ctx, group)
 
 
-def refresh_group(ctx: EngineContext, group: PositionGroup) -> str:
-    """Re-derive the group's status from its legs; close it when nothing is left."""
-    legs = [
+def refresh_group(
+    ctx: EngineContext, group: PositionGroup, legs: list[DcaLeg] | None = None, also: Sequence[str] = ()
+) -> bool:
+    """Re-derive the group's status from its legs (all of them, if the caller holds them) and close
+    it when nothing is left; True if it changed (saved with the `also` fields)."""
+    rows = (
+        [(leg.qty, leg.filled_qty, leg.closed_qty, leg.state) for leg in legs]
+        if legs is not None
+        else group.legs.values_list("qty", "filled_qty", "closed_qty", "state")
+    )
+    progress = [
         LegProgress(
-            qty=leg.qty,
-            filled_qty=leg.filled_qty,
-            closed_qty=leg.closed_qty,
-            accepted=leg.state != LegState.PENDING,
-            entry_done=leg.state in LEG_ENTRY_DONE,
-            skipped=leg.state == LegState.SKIPPED,
+            qty=qty,
+            filled_qty=filled,
+            closed_qty=closed,
+            accepted=state != LegState.PENDING,
+            entry_done=state in LEG_ENTRY_DONE,
+            skipped=state == LegState.SKIPPED,
         )
-        for leg in group.legs.all()
+        for qty, filled, closed, state in rows
     ]
-    close_live = group.orders.filter(state__in=LIVE_ORDER_STATES).exclude(purpose__in=ENTRY_PURPOSES).exists()
-    status = derive_group_status(legs, group.status == GroupStatus.CLOSING, close_live)
+    closing = group.status == GroupStatus.CLOSING
+    status = derive_group_status(progress, closing, False)
+    if status != derive_group_status(progress, closing, True):  # only then do live close orders matter
+        close_live = group.orders.filter(state__in=LIVE_ORDER_STATES).exclude(purpose__in=ENTRY_PURPOSES)
+        status = derive_group_status(progress, closing, close_live.exists())
     if status == group.status:
-        return status
+        return False
     group.status = status
-    fields = ["status", "updated_at"]
+    fields = ["status", "updated_at", *also]
     if status == GroupStatus.CLOSED:
+        ctx.forget(POOL)
         group.closed_at = ctx.now()
         group.close_reason = group.close_reason or "all legs closed"
         fields += ["closed_at", "close_reason"]
@@ -241,11 +339,11 @@ def refresh_group(ctx: EngineContext, group: PositionGroup) -> str:
             group_id=group.pk,
             now=ctx.now(),
         )
-    return status
+    return True
 
 
 def open_orders_of(group: PositionGroup, purposes: set[str]) -> list[Order]:
     return list(group.orders.filter(state__in=LIVE_ORDER_STATES, purpose__in=purposes).order_by("id"))
 
 
-__all__ = ["book_fill", "order_finished", "refresh_group", "open_orders_of", "OrderState"]
+__all__ = ["book_fill", "order_finished", "refresh_group", "settle", "open_orders_of", "OrderState"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from exchanges.core.adapter import ExchangeError
-from exchanges.models import ExchangeAccount, MarketRule
+from exchanges.models import ExchangeAccount
 from exchanges.registry import account_for_signal
 from risk.engine import cycle as risk_cycle
 
@@ -15,7 +15,7 @@ from ..core.routing import EntryDecision, QueueReason, Route, route_entry, state
 from ..core.sizing import PyramidSize, pyramid_size
 from ..core.types import Intent, Side, SizeType
 from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
-from . import crashpoints, positions, queueing
+from . import crashpoints, markets, orders, positions, queueing
 from .context import EngineContext
 from .fencing import LeaseLost
 
@@ -27,8 +27,9 @@ BATCH = 20  # signals per tick: a backlog still leaves room for fills and take-p
 
 def apply_pending(ctx: EngineContext, limit: int = BATCH) -> int:
     pending = list(Signal.objects.filter(status=SignalStatus.RECEIVED).order_by("id")[:limit])
-    for signal in pending:
-        apply_signal(ctx, signal)
+    with ctx.batch_cache():  # accounts and the pool count are read once for the whole batch
+        for signal in pending:
+            apply_signal(ctx, signal)
     return len(pending)
 
 
@@ -46,7 +47,8 @@ def apply_signal(ctx: EngineContext, signal: Signal) -> None:
     the signal processed and its orders waiting in the queue with their client ids.
     """
     try:
-        with ctx.write():
+        with ctx.write(), events.batched():
+            orders.commit_lazily()  # its orders leave after a durable commit of their own
             status, reason, group = _apply(ctx, signal)
             crashpoints.reached("signal_applied")
             finish(ctx, signal, status, reason, group)
@@ -117,9 +119,8 @@ def compact_symbol(raw: str) -> str:
 
 def resolve_market(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> tuple[str | None, bool]:
     """(unified symbol or None, rules_fresh). Unknown only when the account's markets are loaded."""
-    row = (
-        MarketRule.objects.filter(account=account, exchange_symbol=compact_symbol(signal.raw_symbol)).first()
-        or MarketRule.objects.filter(account=account, symbol=signal.symbol or "").first()
+    row = markets.rule_row(ctx, account.pk, "exchange_symbol", compact_symbol(signal.raw_symbol)) or (
+        markets.rule_row(ctx, account.pk, "symbol", signal.symbol or "")
     )
     synced = account.markets_synced_at
     fresh = (
@@ -131,12 +132,19 @@ def resolve_market(ctx: EngineContext, account: ExchangeAccount, signal: Signal)
     return row.symbol, fresh
 
 
+def signal_account(ctx: EngineContext, signal: Signal) -> ExchangeAccount | None:
+    """The account a signal trades on: the same instance for the whole batch (see `cached_account`)."""
+    exchange, default = signal.exchange or None, ctx.cfg.exchange.default_account
+    account = ctx.cached(("route", exchange, default), lambda: account_for_signal(exchange, default))
+    return ctx.cached_account(account) if account is not None else None
+
+
 def unknown_symbol_reason(signal: Signal, account: ExchangeAccount) -> str:
     return f"rejected: unknown symbol {signal.raw_symbol} on {signal.exchange or account.venue}"
 
 
 def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup | None]:
-    account = account_for_signal(signal.exchange or None, ctx.cfg.exchange.default_account)
+    account = signal_account(ctx, signal)
     if account is None:
         return SignalStatus.REJECTED, f"rejected: no enabled account for exchange '{signal.exchange}'", None
     symbol, fresh = resolve_market(ctx, account, signal)
@@ -167,9 +175,8 @@ def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup 
     if intent is Intent.REVERSE and group is not None:
         positions.close_group(ctx, group, f"reversed by signal #{signal.pk}", Purpose.REVERSE)
         group.refresh_from_db()
-        if group.is_open:
-            return _entry(ctx, signal, account, fresh, reversing=group)
-    return _entry(ctx, signal, account, fresh)
+        group = group if group.is_open else None
+    return _entry(ctx, signal, account, fresh, group)
 
 
 def _entry(
@@ -177,8 +184,9 @@ def _entry(
     signal: Signal,
     account: ExchangeAccount,
     fresh: bool,
-    reversing: PositionGroup | None = None,
+    group: PositionGroup | None,
 ) -> tuple[str, str, PositionGroup | None]:
+    """`group`: the market's open group, as `_apply` just read it."""
     if account.entries_blocked_reason:
         return (
             SignalStatus.REJECTED,
@@ -190,10 +198,6 @@ def _entry(
         signal.order_size, SizeType(signal.size_type), ctx.cfg.grid_strategy.default_pyramid_size_quote
     )
     _hint_price(ctx, account, signal)
-    group = queueing.live_group(account.pk, signal.symbol, signal.timeframe)
-    queued = QueueEntry.objects.filter(
-        account=account, symbol=signal.symbol, timeframe=signal.timeframe
-    ).exists()
     decision = route_entry(
         side,
         queueing.as_live(group),
@@ -201,7 +205,7 @@ def _entry(
         ctx.cfg.grid_strategy.max_pyramids_per_group,
         rules_ready=fresh,
     )
-    if decision.route is Route.OPEN_GROUP and queued:
+    if decision.route is Route.OPEN_GROUP and _waits_in_queue(account, signal):
         # The market already waits in line: the newer signal replaces the queued one.
         decision = EntryDecision(Route.QUEUE, "queued", QueueReason.POOL_FULL)
     if decision.route is Route.IGNORE:
@@ -217,6 +221,12 @@ def _entry(
     return open_or_pyramid(ctx, signal, account, side, size, group)
 
 
+def _waits_in_queue(account: ExchangeAccount, signal: Signal) -> bool:
+    return QueueEntry.objects.filter(
+        account=account, symbol=signal.symbol, timeframe=signal.timeframe
+    ).exists()
+
+
 def open_or_pyramid(
     ctx: EngineContext,
     signal: Signal,
@@ -225,7 +235,7 @@ def open_or_pyramid(
     size: PyramidSize,
     group: PositionGroup | None,
 ) -> tuple[str, str, PositionGroup | None]:
-    rules = positions.rules_for(account.pk, signal.symbol)
+    rules = positions.rules_for(account.pk, signal.symbol, ctx)
     if rules is None:
         return SignalStatus.REJECTED, f"rejected: no precision rules for {signal.symbol}", group
     plan = positions.plan_pyramid(ctx, side, signal.entry_price, size, rules)
@@ -234,8 +244,7 @@ def open_or_pyramid(
     if group is None:
         group = positions.open_group(ctx, account, signal, side, plan, size, rules)
         return SignalStatus.APPLIED, f"opened group #{group.pk}", group
-    positions.add_pyramid(ctx, group, signal, plan, size, rules)
-    group.refresh_from_db()
+    positions.add_pyramid(ctx, group, signal, plan, size, rules)  # counts the pyramid on `group`
     max_p = ctx.cfg.grid_strategy.max_pyramids_per_group
     return SignalStatus.APPLIED, f"pyramid {group.pyramid_count}/{max_p} on group #{group.pk}", group
 

@@ -6,7 +6,7 @@ import logging
 
 from exchanges.core.adapter import ExchangeError
 from exchanges.markets import sync_market_rules
-from exchanges.models import ExchangeAccount
+from exchanges.models import ExchangeAccount, MarketRule
 
 from .. import events
 from .context import EngineContext
@@ -14,7 +14,22 @@ from .context import EngineContext
 log = logging.getLogger(__name__)
 
 
+def rule_row(ctx: EngineContext, account_id: int, field: str, value: str) -> MarketRule | None:
+    """The account's MarketRule row whose `field` ("symbol" or "exchange_symbol") is `value`.
+
+    Remembered until this engine refreshes the account's markets: a burst of signals on thirty
+    markets otherwise reads the same rows hundreds of times.
+    """
+    key = (account_id, field, value)
+    if key not in ctx.market_rows:
+        ctx.market_rows[key] = (
+            MarketRule.objects.filter(account_id=account_id, **{field: value}).order_by("id").first()
+        )
+    return ctx.market_rows[key]
+
+
 def refresh_account(ctx: EngineContext, account: ExchangeAccount) -> bool:
+    ctx.forget_markets(account.pk)
     try:
         catalog = ctx.adapter(account).load_markets()
         changed = sync_market_rules(account, catalog, ctx.now())

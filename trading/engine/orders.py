@@ -1,4 +1,4 @@
-"""Sending orders idempotently and keeping them in step with the exchange.
+"""Order rows and keeping them in step with the exchange (sending them: `sending.py`).
 
 An order row is committed in SUBMITTING state before the request goes out. If the request times
 out or the process dies, the next sync looks the order up by its client id and only re-sends
@@ -7,34 +7,26 @@ out or the process dies, the next sync looks the order up by its client id and o
 
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from exchanges.core.adapter import (
-    AuthenticationError,
     ExchangeError,
-    InsufficientFunds,
     OrderReport,
-    OrderRequest,
     OrderStatus,
-    OrderType,
-    RateLimited,
-    TemporaryError,
 )
-from exchanges.models import ExchangeAccount
-from exchanges.retry import RetryBudgetExceeded, RetryPolicy
 
 from .. import events
 from ..core.clientid import Purpose, client_order_id
-from ..core.numbers import fmt
 from ..core.precision import order_violations
 from ..core.types import MarketRules, OrderSide
 from ..models import DcaLeg, Order, OrderState, PositionGroup
 from ..models.orders import LIVE_ORDER_STATES
-from . import crashpoints, fills
+from . import fills
 from .context import EngineContext
 
 _STATE_FROM_REPORT = {
@@ -54,6 +46,63 @@ def _next_attempt(group: PositionGroup, pyramid: int | None, leg: int | None, pu
     return qs.count()
 
 
+def commit_lazily() -> None:
+    """On PostgreSQL, let the current transaction's commit return before its WAL is on disk.
+
+    Only for transactions a database crash may lose without harm: a decision that sent nothing is
+    made again from the inbox, a booked report is looked up again by client id. Every request
+    follows a durable commit (`sending.mark_submitting`), which flushes everything committed
+    before it, so an exchange never sees more than the database durably holds. A killed engine
+    loses nothing either way: the server has the commit. Only the outermost block decides: one
+    nested in someone else's transaction leaves it as it is.
+    """
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def fenced(ctx: EngineContext) -> AbstractContextManager[None]:
+    """A fenced write of its own, or nothing inside one: the enclosing write already fenced, and
+    everything in it commits or rolls back together (no savepoint needed)."""
+    return nullcontext() if ctx.in_write else ctx.write()
+
+
+def build_order(
+    ctx: EngineContext,
+    *,
+    group: PositionGroup,
+    leg: DcaLeg | None,
+    purpose: Purpose,
+    side: OrderSide,
+    order_type: str,
+    qty: Decimal,
+    price: Decimal | None,
+    attempt: int,
+    allocations: dict[str, str] | None = None,
+) -> Order:
+    """An unsaved QUEUED order of this engine's lease; its client id names the attempt."""
+    pyramid_index = leg.pyramid.index if leg is not None else None
+    leg_index = leg.index if leg is not None else None
+    now = ctx.now()
+    return Order(
+        client_order_id=client_order_id(ctx.namespace, group.pk, pyramid_index, leg_index, purpose, attempt),
+        account_id=group.account_id,
+        group=group,
+        leg=leg,
+        purpose=purpose.value,
+        symbol=group.symbol,
+        side=side.value,
+        type=order_type,
+        price=price,
+        qty=qty,
+        allocations=allocations or {},
+        attempt=attempt,
+        lease_epoch=ctx.epoch,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def new_order(
     ctx: EngineContext,
     *,
@@ -67,30 +116,33 @@ def new_order(
     allocations: dict[str, str] | None = None,
 ) -> Order:
     """Write a QUEUED order under this engine's lease (a stale engine's insert fails: LeaseLost)."""
-    pyramid_index = leg.pyramid.index if leg is not None else None
-    leg_index = leg.index if leg is not None else None
-    now = ctx.now()
-    with ctx.write():
-        attempt = _next_attempt(group, pyramid_index, leg_index, purpose)
-        return Order.objects.create(
-            client_order_id=client_order_id(
-                ctx.namespace, group.pk, pyramid_index, leg_index, purpose, attempt
-            ),
-            account_id=group.account_id,
+    with fenced(ctx):
+        attempt = _next_attempt(
+            group,
+            leg.pyramid.index if leg is not None else None,
+            leg.index if leg is not None else None,
+            purpose,
+        )
+        order = build_order(
+            ctx,
             group=group,
             leg=leg,
-            purpose=purpose.value,
-            symbol=group.symbol,
-            side=side.value,
-            type=order_type,
-            price=price,
+            purpose=purpose,
+            side=side,
+            order_type=order_type,
             qty=qty,
-            allocations=allocations or {},
+            price=price,
             attempt=attempt,
-            lease_epoch=ctx.epoch,
-            created_at=now,
-            updated_at=now,
+            allocations=allocations,
         )
+        order.save(force_insert=True)
+        return order
+
+
+def insert_orders(ctx: EngineContext, built: list[Order]) -> list[Order]:
+    """Write built orders in one statement under this engine's lease (a new ladder's first attempts)."""
+    with fenced(ctx):
+        return Order.objects.bulk_create(built)
 
 
 def preflight(order: Order, rules: MarketRules, reference_price: Decimal) -> bool:
@@ -113,153 +165,97 @@ def preflight(order: Order, rules: MarketRules, reference_price: Decimal) -> boo
     return False
 
 
-def submit(ctx: EngineContext, order: Order, account: ExchangeAccount | None = None) -> Order:
-    """Send the order once; on a temporary failure leave it SUBMITTING for the next sync.
-
-    The SUBMITTING row is committed before the request leaves, so a crash mid-request is
-    recovered by looking the order up by its client id, never by sending blindly.
-    """
-    if ctx.in_write:
-        # The SUBMITTING row must be committed before the request leaves (see the module doc).
-        raise RuntimeError(f"order {order.client_order_id} would be sent inside an open transaction")
-    account = account or ExchangeAccount.objects.get(pk=order.account_id)
-    with ctx.write():  # fenced: an engine that lost its lease stops here, before the request
-        order.state = OrderState.SUBMITTING
-        order.sends += 1
-        order.retry_at = None
-        order.updated_at = ctx.now()
-        order.save(update_fields=["state", "sends", "retry_at", "updated_at"])
-    request = OrderRequest(
-        client_order_id=order.client_order_id,
-        symbol=order.symbol,
-        side=OrderSide(order.side),
-        type=OrderType(order.type),
-        qty=order.qty,
-        price=order.price,
-        reduce_only=order.purpose not in (Purpose.ENTRY.value, Purpose.DCA.value),
-    )
-    try:
-        report = ctx.adapter(account).create_order(request)
-    except TemporaryError as exc:
-        ctx.note_error(account.pk, exc)
-        _back_off(ctx, order, exc)
-        return order
-    except ExchangeError as exc:  # InvalidOrder, InsufficientFunds, AuthenticationError, ...
-        ctx.note_error(account.pk, exc)
-        _reject(ctx, order, account, exc)
-        return order
-    crashpoints.reached("order_sent")
-    ctx.note_ok(account.pk)
-    events.record(
-        events.Category.ORDER,
-        f"{order.purpose} order {order.client_order_id} accepted: {order.side} {fmt(order.qty)} {order.symbol}"
-        + (f" @ {fmt(order.price)}" if order.price is not None else " at market"),
-        symbol=order.symbol,
-        group_id=order.group_id,
-        context={"request": request.__dict__, "status": report.status.value},
-    )
-    apply_report(ctx, order, report)
-    return order
-
-
-_RETRY = RetryPolicy()
-
-
-def _back_off(ctx: EngineContext, order: Order, exc: TemporaryError) -> None:
-    """Wait (with jitter) before looking the order up and re-sending; a 429/418 pauses the account.
-
-    The first look-up after a plain timeout happens at the next order sync (a lost answer is the
-    common case, and the order may already be working); repeated failures back off exponentially.
-    """
-    try:
-        first_timeout = order.sends <= 1 and not isinstance(exc, RateLimited)
-        delay = 0.0 if first_timeout else _RETRY.delay(max(order.sends - 1, 1), exc, random.random)
-    except RetryBudgetExceeded as ban:  # e.g. a 418 IP ban: wait it out, never hammer
-        delay = ban.retry_after_sec or _RETRY.max_delay_sec
-    order.error = f"temporary: {exc}"[:500]
-    order.retry_at = ctx.now() + timedelta(seconds=delay)
-    order.save(update_fields=["error", "retry_at"])
-    if isinstance(exc, RateLimited):
-        pause = max(delay, exc.retry_after_sec or 0)
-        ctx.paused_until[order.account_id] = ctx.now() + timedelta(seconds=pause)
-    events.record(
-        events.Category.ORDER,
-        f"order {order.client_order_id} not confirmed ({exc}); looking it up by client id"
-        f" {'at the next sync' if not delay else f'in {delay:.1f} s'} before re-sending",
-        severity=events.Severity.WARNING,
-        symbol=order.symbol,
-        group_id=order.group_id,
-    )
-
-
-def _reject(ctx: EngineContext, order: Order, account: ExchangeAccount, exc: Exception) -> None:
-    with transaction.atomic():
-        order.state = OrderState.REJECTED
-        order.error = str(exc)[:500]
-        order.updated_at = ctx.now()
-        order.save(update_fields=["state", "error", "updated_at"])
-        if isinstance(exc, InsufficientFunds | AuthenticationError):
-            account.entries_blocked_reason = f"{type(exc).__name__}: {exc}"[:200]
-            account.save(update_fields=["entries_blocked_reason"])
-        fills.order_finished(ctx, order)
-    events.record(
-        events.Category.ORDER,
-        f"order {order.client_order_id} rejected by {account.label}: {exc}",
-        severity=events.Severity.ERROR,
-        symbol=order.symbol,
-        group_id=order.group_id,
-    )
+def book_reports(
+    ctx: EngineContext,
+    reports: list[tuple[Order, OrderReport]],
+    before_each: Callable[[Order, OrderReport], None] | None = None,
+) -> None:
+    """Book reports on orders the caller holds fresh, in one transaction (no savepoint inside
+    another: nothing in between catches an error) with one `fills.Book` for all of them."""
+    if not reports:
+        return
+    with transaction.atomic(savepoint=False), events.batched():
+        commit_lazily()  # lost in a database crash, a report is looked up again by client id
+        book = fills.Book(order for order, _ in reports)
+        for order, report in reports:
+            if before_each is not None:
+                before_each(order, report)
+            _apply(ctx, order, report, book.position(order))
 
 
 def apply_report(ctx: EngineContext, order: Order, report: OrderReport) -> None:
     """Bring our order row (and its leg, group and trades) in line with the exchange's view."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        delta = report.filled_qty - order.filled_qty
-        if delta > 0:
-            fills.book_fill(ctx, order, report)
-        order.exchange_order_id = report.exchange_order_id or order.exchange_order_id
-        if report.status is OrderStatus.OPEN:
-            if order.state != OrderState.CANCELLING:
-                order.state = OrderState.PARTIALLY_FILLED if report.filled_qty > 0 else OrderState.OPEN
-        else:
-            order.state = _STATE_FROM_REPORT[report.status]
-        order.updated_at = ctx.now()
-        order.save()
-        fills.order_accepted(ctx, order)
-        if order.state not in LIVE_ORDER_STATES:
-            fills.order_finished(ctx, order)
+        _apply(ctx, order, report, fills.position_of(order))
+
+
+def _apply(ctx: EngineContext, order: Order, report: OrderReport, position: fills.Position) -> None:
+    """`apply_report` on a row the caller holds fresh, inside its transaction."""
+    if report.filled_qty - order.filled_qty > 0:
+        fills.book_fill(ctx, order, report, position)
+    order.exchange_order_id = report.exchange_order_id or order.exchange_order_id
+    if report.status is OrderStatus.OPEN:
+        if order.state != OrderState.CANCELLING:
+            order.state = OrderState.PARTIALLY_FILLED if report.filled_qty > 0 else OrderState.OPEN
+    else:
+        order.state = _STATE_FROM_REPORT[report.status]
+    order.updated_at = ctx.now()
+    order.save(update_fields=_REPORTED)
+    fills.settle(ctx, order, position)
+
+
+# What a report can change on our order row.
+_REPORTED = ["filled_qty", "avg_fill_price", "fee_quote", "exchange_order_id", "state", "updated_at"]
 
 
 def drop_unsent(ctx: EngineContext, order: Order, reason: str) -> None:
     """Cancel an order that never left the queue: nothing to ask the exchange."""
-    order.state = OrderState.CANCELLED
-    order.error = reason[:500]
-    order.updated_at = ctx.now()
-    order.save(update_fields=["state", "error", "updated_at"])
-    fills.order_finished(ctx, order)
+    with fenced(ctx):
+        order.state = OrderState.CANCELLED
+        order.error = reason[:500]
+        order.updated_at = ctx.now()
+        order.save(update_fields=["state", "error", "updated_at"])
+        fills.order_finished(ctx, order)
 
 
-def cancel(ctx: EngineContext, order: Order) -> None:
-    if order.state == OrderState.QUEUED:
-        drop_unsent(ctx, order, "cancelled before it was sent")
-        return
-    account = ExchangeAccount.objects.get(pk=order.account_id)
-    order.state = OrderState.CANCELLING
-    order.save(update_fields=["state"])
-    try:
-        report = ctx.adapter(account).cancel_order(order.client_order_id, order.symbol)
-    except ExchangeError as exc:
-        ctx.note_error(account.pk, exc)
-        events.record(
-            events.Category.ORDER,
-            f"cancel of {order.client_order_id} not confirmed: {exc}",
-            severity=events.Severity.WARNING,
-            symbol=order.symbol,
-            group_id=order.group_id,
+def drop_unsent_entries(ctx: EngineContext, group: PositionGroup, unsent: list[Order], reason: str) -> None:
+    """`drop_unsent` for several QUEUED entry orders of one group: one UPDATE for the orders,
+    their legs settled together, the group's status derived once."""
+    with fenced(ctx):
+        now = ctx.now()
+        Order.objects.filter(pk__in=[o.pk for o in unsent]).update(
+            state=OrderState.CANCELLED, error=reason[:500], updated_at=now
         )
-        return
-    apply_report(ctx, order, report)
+        for order in unsent:
+            order.state, order.error, order.updated_at = OrderState.CANCELLED, reason[:500], now
+        fills.end_entries([o.leg_id for o in unsent if o.leg_id is not None])
+        fills.refresh_group(ctx, group)
+
+
+def cancel_sent(ctx: EngineContext, sent: list[Order]) -> None:
+    """Ask the exchange to cancel each order (fresh rows); book the answers together."""
+    cancelled: list[tuple[Order, OrderReport]] = []
+    for order in sent:
+        account = ctx.account_by_id(order.account_id)
+        order.state = OrderState.CANCELLING
+        order.save(update_fields=["state"])
+        try:
+            report = ctx.adapter(account).cancel_order(order.client_order_id, order.symbol)
+        except ExchangeError as exc:
+            book_reports(ctx, cancelled)  # what came before is booked before this is told
+            cancelled = []
+            ctx.note_error(account.pk, exc)
+            events.record(
+                events.Category.ORDER,
+                f"cancel of {order.client_order_id} not confirmed: {exc}",
+                severity=events.Severity.WARNING,
+                symbol=order.symbol,
+                group_id=order.group_id,
+            )
+            continue
+        cancelled.append((order, report))
+    book_reports(ctx, cancelled)
 
 
 def sync_live_orders(ctx: EngineContext, symbol: str | None = None) -> int:
@@ -326,18 +322,19 @@ def sync_one(ctx: EngineContext, order: Order) -> int:
             order.updated_at = ctx.now()
             order.save(update_fields=["state", "updated_at"])
             return 1
-        order.state = OrderState.CANCELLED
-        order.error = "the exchange no longer knows this order"
-        order.updated_at = ctx.now()
-        order.save(update_fields=["state", "error", "updated_at"])
-        events.record(
-            events.Category.ORDER,
-            f"order {order.client_order_id} unknown to the exchange; marked cancelled",
-            severity=events.Severity.WARNING,
-            symbol=order.symbol,
-            group_id=order.group_id,
-        )
-        fills.order_finished(ctx, order)
+        with transaction.atomic():
+            order.state = OrderState.CANCELLED
+            order.error = "the exchange no longer knows this order"
+            order.updated_at = ctx.now()
+            order.save(update_fields=["state", "error", "updated_at"])
+            events.record(
+                events.Category.ORDER,
+                f"order {order.client_order_id} unknown to the exchange; marked cancelled",
+                severity=events.Severity.WARNING,
+                symbol=order.symbol,
+                group_id=order.group_id,
+            )
+            fills.order_finished(ctx, order)
         return 1
     return _adopt(ctx, order, report)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
-
 from exchanges.core.adapter import ExchangeError, OrderType
 from exchanges.models import ExchangeAccount, MarketRule
 
@@ -17,12 +15,16 @@ from ..core.numbers import fmt
 from ..core.precision import floor_qty
 from ..core.sizing import PyramidSize
 from ..core.types import MarketRules, Side
-from ..models import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid, Signal
-from . import dispatch, fills, orders
-from .context import EngineContext
+from ..models import DcaLeg, GroupStatus, LegState, OrderState, PositionGroup, Pyramid, Signal
+from . import dispatch, fills, markets, orders
+from .context import POOL, EngineContext
 
 
-def rules_for(account_id: int, symbol: str) -> MarketRules | None:
+def rules_for(account_id: int, symbol: str, ctx: EngineContext | None = None) -> MarketRules | None:
+    """The active market's precision rules (through the engine's cache when `ctx` is given)."""
+    if ctx is not None:
+        row = markets.rule_row(ctx, account_id, "symbol", symbol)
+        return row.to_rules() if row is not None and row.active else None
     row = MarketRule.objects.filter(account_id=account_id, symbol=symbol, active=True).first()
     return row.to_rules() if row is not None else None
 
@@ -42,7 +44,7 @@ def open_group(
     size: PyramidSize,
     rules: MarketRules,
 ) -> PositionGroup:
-    with transaction.atomic():
+    with orders.fenced(ctx):
         group = PositionGroup.objects.create(
             account=account,
             symbol=signal.symbol,
@@ -53,16 +55,17 @@ def open_group(
             aggregate_tp_percent=ctx.cfg.grid_strategy.aggregate_tp_percent,
             opened_at=ctx.now(),
         )
-    events.record(
-        events.Category.SIGNAL,
-        f"opened group #{group.pk} {group.symbol} {group.timeframe} {side.value}",
-        symbol=group.symbol,
-        timeframe=group.timeframe,
-        group_id=group.pk,
-        signal_id=signal.pk,
-        now=ctx.now(),
-    )
-    add_pyramid(ctx, group, signal, plan, size, rules)
+        ctx.forget(POOL)
+        events.record(
+            events.Category.SIGNAL,
+            f"opened group #{group.pk} {group.symbol} {group.timeframe} {side.value}",
+            symbol=group.symbol,
+            timeframe=group.timeframe,
+            group_id=group.pk,
+            signal_id=signal.pk,
+            now=ctx.now(),
+        )
+        add_pyramid(ctx, group, signal, plan, size, rules, new_group=True)
     return group
 
 
@@ -73,11 +76,13 @@ def add_pyramid(
     plan: LadderPlan,
     size: PyramidSize,
     rules: MarketRules,
+    *,
+    new_group: bool = False,
 ) -> Pyramid:
     slippage = signal.max_slippage_percent
     if slippage is None:
         slippage = ctx.cfg.grid_strategy.max_slippage_percent
-    with transaction.atomic():
+    with orders.fenced(ctx):
         pyramid = Pyramid.objects.create(
             group=group,
             index=group.pyramid_count,
@@ -89,67 +94,80 @@ def add_pyramid(
             adjustments=list(plan.adjustments),
             created_at=ctx.now(),
         )
-        for planned in plan.legs:
-            DcaLeg.objects.create(
-                pyramid=pyramid,
-                group=group,
-                index=planned.index,
-                gap_percent=planned.gap_percent,
-                weight_percent=planned.weight_percent,
-                tp_percent=planned.tp_percent,
-                price=planned.price,
-                qty=planned.qty,
-                state=LegState.SKIPPED if planned.skipped else LegState.PENDING,
-                merged_into=planned.merged_into,
-            )
+        legs = DcaLeg.objects.bulk_create(
+            [
+                DcaLeg(
+                    pyramid=pyramid,
+                    group=group,
+                    index=planned.index,
+                    gap_percent=planned.gap_percent,
+                    weight_percent=planned.weight_percent,
+                    tp_percent=planned.tp_percent,
+                    price=planned.price,
+                    qty=planned.qty,
+                    state=LegState.SKIPPED if planned.skipped else LegState.PENDING,
+                    merged_into=planned.merged_into,
+                )
+                for planned in plan.legs
+            ]
+        )
         group.pyramid_count += 1
         group.save(update_fields=["pyramid_count", "updated_at"])
-    if plan.adjustments:
-        events.record(
-            events.Category.PRECISION,
-            f"ladder of P{pyramid.index} adjusted before sending: " + "; ".join(plan.adjustments),
-            severity=events.Severity.WARNING,
-            symbol=group.symbol,
-            timeframe=group.timeframe,
-            group_id=group.pk,
-            now=ctx.now(),
-        )
-    place_pyramid_orders(ctx, group, pyramid, rules)
+        if plan.adjustments:
+            events.record(
+                events.Category.PRECISION,
+                f"ladder of P{pyramid.index} adjusted before sending: " + "; ".join(plan.adjustments),
+                severity=events.Severity.WARNING,
+                symbol=group.symbol,
+                timeframe=group.timeframe,
+                group_id=group.pk,
+                now=ctx.now(),
+            )
+        place_pyramid_orders(ctx, group, pyramid, legs, rules)
+        # A new group's legs are all it has: its status follows from them without reading them back.
+        fills.refresh_group(ctx, group, legs if new_group else None)
     return pyramid
 
 
 def place_pyramid_orders(
-    ctx: EngineContext, group: PositionGroup, pyramid: Pyramid, rules: MarketRules
+    ctx: EngineContext, group: PositionGroup, pyramid: Pyramid, legs: list[DcaLeg], rules: MarketRules
 ) -> None:
+    """Queue one order per leg (the legs were just created: each order is its leg's attempt 0)."""
     side = Side(group.side)
-    for leg in pyramid.legs.exclude(state=LegState.SKIPPED).order_by("index"):
+    ladder = sorted((leg for leg in legs if leg.state != LegState.SKIPPED), key=lambda leg: leg.index)
+    built = []
+    for leg in ladder:
         if leg.index == 0:
             # DCA0 is a marketable limit: it fills at once like a market order, never beyond the guard.
             price = dca0_guard_price(side, pyramid.base_price, pyramid.max_slippage_percent, rules)
             purpose = Purpose.ENTRY
         else:
             price, purpose = leg.price, Purpose.DCA
-        order = orders.new_order(
-            ctx,
-            group=group,
-            leg=leg,
-            purpose=purpose,
-            side=side.entry_order_side,
-            order_type=OrderType.LIMIT.value,
-            qty=leg.qty,
-            price=price,
+        built.append(
+            orders.build_order(
+                ctx,
+                group=group,
+                leg=leg,
+                purpose=purpose,
+                side=side.entry_order_side,
+                order_type=OrderType.LIMIT.value,
+                qty=leg.qty,
+                price=price,
+                attempt=0,
+            )
         )
-        if not orders.preflight(order, rules, price):
-            leg.state = LegState.CANCELLED
-            leg.save(update_fields=["state", "updated_at"])
+    for order in orders.insert_orders(ctx, built):
+        if not orders.preflight(order, rules, order.price):
+            order.leg.state = LegState.CANCELLED
+            order.leg.save(update_fields=["state", "updated_at"])
     # The whole ladder is queued first, then leaves within the account's rate limits.
     dispatch.dispatch(ctx, {group.account_id})
-    fills.refresh_group(ctx, group)
 
 
 def last_price(ctx: EngineContext, group: PositionGroup) -> Decimal | None:
     try:
-        return ctx.adapter(group.account).fetch_prices([group.symbol]).get(group.symbol)
+        account = ctx.account_by_id(group.account_id)
+        return ctx.adapter(account).fetch_prices([group.symbol]).get(group.symbol)
     except ExchangeError:
         return None
 
@@ -205,9 +223,17 @@ def open_allocations(group: PositionGroup) -> dict[int, Decimal]:
 
 
 def cancel_entries(ctx: EngineContext, group: PositionGroup, leg_ids: set[int] | None = None) -> None:
-    for order in fills.open_orders_of(group, fills.ENTRY_PURPOSES):
-        if leg_ids is None or order.leg_id in leg_ids:
-            orders.cancel(ctx, order)
+    chosen = [
+        order
+        for order in fills.open_orders_of(group, fills.ENTRY_PURPOSES)
+        if leg_ids is None or order.leg_id in leg_ids
+    ]
+    # Unsent ones need no request: dropped together (only the last change can close the group).
+    unsent = [order for order in chosen if order.state == OrderState.QUEUED]
+    sent = [order for order in chosen if order.state != OrderState.QUEUED]
+    if unsent:
+        orders.drop_unsent_entries(ctx, group, unsent, "cancelled before it was sent")
+    orders.cancel_sent(ctx, sent)
 
 
 def close_group(
@@ -220,7 +246,7 @@ def close_group(
     # Cancel first: a leg that fills while we cancel is then part of the close.
     cancel_entries(ctx, group)
     group.refresh_from_db()
-    rules = rules_for(group.account_id, group.symbol)
+    rules = rules_for(group.account_id, group.symbol, ctx)
     sent = close_legs(ctx, group, open_allocations(group), purpose, rules)
     if not sent:
         _write_off_dust(ctx, group)
@@ -248,7 +274,7 @@ def _write_off_dust(ctx: EngineContext, group: PositionGroup) -> None:
 
 def reduce_group(ctx: EngineContext, group: PositionGroup, qty: Decimal) -> Decimal:
     """Close `qty` proportionally across filled legs, keeping the ladder's shape. Returns qty sent."""
-    rules = rules_for(group.account_id, group.symbol)
+    rules = rules_for(group.account_id, group.symbol, ctx)
     available = open_allocations(group)
     total_open = sum(available.values(), Decimal(0))
     if total_open <= 0:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from exchanges.models import ExchangeAccount
 
+from .. import events
 from ..core.sizing import PyramidSize
 from ..core.types import Side
 from ..models import GroupStatus, QueueEntry, SignalStatus
-from . import crashpoints, queueing
+from . import crashpoints, orders, queueing
 from .context import EngineContext
 from .intake import AlreadyApplied, finish, open_or_pyramid, resolve_market, unknown_symbol_reason
 
@@ -59,7 +60,8 @@ def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool, how: str = "
     if blocked_reason(ctx, entry, force) is not None:
         return False
     try:
-        with ctx.write():
+        with ctx.write(), events.batched():
+            orders.commit_lazily()  # its orders leave after a durable commit of their own
             return _promote(ctx, entry, force, how)
     except AlreadyApplied:
         return False

@@ -17,11 +17,13 @@ from ..core.types import Side
 from ..models import GroupStatus, PositionGroup, QueueEntry, Signal, SignalStatus
 from ..models.groups import OPEN_STATUSES
 from . import prices
-from .context import EngineContext
+from .context import POOL, EngineContext
 
 
 def pool_state(ctx: EngineContext) -> PoolState:
-    used = PositionGroup.objects.filter(status__in=OPEN_STATUSES).count()
+    """Open groups against the pool size (counted once per batch of signals, again after a group
+    opens or closes)."""
+    used = ctx.cached(POOL, PositionGroup.objects.filter(status__in=OPEN_STATUSES).count)
     return PoolState(used=used, max_open=ctx.cfg.execution_pool.max_open_groups)
 
 
@@ -106,7 +108,7 @@ def enqueue(
         if not cfg.queue_replace_same_symbol:
             return None, f"ignored: already queued as entry #{existing.pk} (replacement is off)"
         previous_signal_id = existing.signal_id
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # part of the signal's write when there is one
             existing.signal = signal
             existing.side = side.value
             existing.entry_price = signal.entry_price
@@ -115,7 +117,7 @@ def enqueue(
             existing.replacement_count += 1
             existing.reason = reason.value
             existing.updated_at = now
-            existing.save()
+            existing.save(update_fields=_REPLACED)
             Signal.objects.filter(pk=previous_signal_id).update(
                 status=SignalStatus.IGNORED, reason=f"replaced in the queue by signal #{signal.pk}"
             )
@@ -144,8 +146,22 @@ def enqueue(
     return entry, ""
 
 
+# What replacing a queued entry changes.
+_REPLACED = [
+    "signal",
+    "side",
+    "entry_price",
+    "size_amount",
+    "size_unit",
+    "expected_profit",
+    "replacement_count",
+    "reason",
+    "updated_at",
+]
+
+
 def _drop(ctx: EngineContext, entry: QueueEntry, reason: str) -> None:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # part of the caller's write when there is one
         # Only a signal already settled as queued: a newcomer evicted on arrival is settled by intake.
         Signal.objects.filter(pk=entry.signal_id, status=SignalStatus.QUEUED).update(
             status=SignalStatus.IGNORED, reason=reason

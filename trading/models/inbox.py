@@ -58,7 +58,7 @@ class PayloadClaim(models.Model):
 
     The webhook takes the claim with one conditional upsert in the transaction that stores the signal
     (trading/webhooks.py `_claim`), so the database, not a read-then-insert, decides which of many
-    concurrent copies is the original.
+    concurrent copies is the original. One small row per distinct payload, kept like the inbox itself.
     """
 
     fingerprint = models.CharField(max_length=64, primary_key=True)

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             command.refresh_from_db()
-            if command.status != CommandStatus.PENDING:
+            if command.status not in (CommandStatus.PENDING, CommandStatus.RUNNING):
                 if command.status == CommandStatus.FAILED:
                     raise CommandError(command.result)
                 self.stdout.write(command.result)

@@ -1,0 +1,179 @@
+"""Sending orders: each request leaves only after its order is committed SUBMITTING.
+
+If the request times out or the process dies, the next sync looks the order up by its client id
+and only re-sends (with the same id) when the exchange has never seen it, so nothing is placed
+twice (`orders.sync_one`). Several orders are committed SUBMITTING in one fenced write and then
+sent one by one (`dispatch`); whatever a batch does not send goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+
+from exchanges.core.adapter import (
+    AuthenticationError,
+    ExchangeError,
+    InsufficientFunds,
+    OrderReport,
+    OrderRequest,
+    OrderType,
+    RateLimited,
+    TemporaryError,
+)
+from exchanges.models import ExchangeAccount
+from exchanges.retry import RetryBudgetExceeded, RetryPolicy
+
+from .. import events
+from ..core.clientid import Purpose
+from ..core.numbers import fmt
+from ..core.types import OrderSide
+from ..models import Order, OrderState
+from . import crashpoints, fills, orders
+from .context import EngineContext
+
+
+def mark_submitting(ctx: EngineContext, batch: list[Order]) -> None:
+    """Commit the orders as SUBMITTING, in one fenced write, before any of their requests leaves.
+
+    A crash mid-request is then recovered by looking each order up by its client id, never by
+    sending blindly; an engine that lost its lease stops here.
+    """
+    if ctx.in_write:
+        # The SUBMITTING rows must be committed before a request leaves (see the module doc).
+        raise RuntimeError(f"order {batch[0].client_order_id} would be sent inside an open transaction")
+    now = ctx.now()
+    with ctx.write():
+        Order.objects.filter(pk__in=[o.pk for o in batch]).update(
+            state=OrderState.SUBMITTING, sends=F("sends") + 1, retry_at=None, updated_at=now
+        )
+    for order in batch:
+        order.state, order.sends, order.retry_at, order.updated_at = (
+            OrderState.SUBMITTING,
+            order.sends + 1,
+            None,
+            now,
+        )
+
+
+def restamp(ctx: EngineContext, batch: list[Order]) -> None:
+    """Stamp still-unsent SUBMITTING orders with the time now: a request must leave soon after its
+    stamp, which is what `orders._settled` counts from."""
+    now = ctx.now()
+    with ctx.write():
+        Order.objects.filter(pk__in=[o.pk for o in batch]).update(updated_at=now)
+    for order in batch:
+        order.updated_at = now
+
+
+def unmark(ctx: EngineContext, batch: list[Order]) -> None:
+    """Put SUBMITTING orders whose batch stopped before them back in the queue, as never sent."""
+    now = ctx.now()
+    with ctx.write():
+        Order.objects.filter(pk__in=[o.pk for o in batch]).update(
+            state=OrderState.QUEUED, sends=F("sends") - 1, updated_at=now
+        )
+    for order in batch:
+        order.state, order.sends, order.updated_at = OrderState.QUEUED, order.sends - 1, now
+
+
+def _request(order: Order) -> OrderRequest:
+    return OrderRequest(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=OrderSide(order.side),
+        type=OrderType(order.type),
+        qty=order.qty,
+        price=order.price,
+        reduce_only=order.purpose not in (Purpose.ENTRY.value, Purpose.DCA.value),
+    )
+
+
+def send(ctx: EngineContext, order: Order, account: ExchangeAccount) -> OrderReport | ExchangeError:
+    """Make the request for a committed SUBMITTING order: the exchange's report, or its refusal
+    (settle that with `refused`; an accepted report with `apply_accepted`)."""
+    try:
+        report = ctx.adapter(account).create_order(_request(order))
+    except ExchangeError as exc:
+        ctx.note_error(account.pk, exc)
+        return exc
+    crashpoints.reached("order_sent")
+    ctx.note_ok(account.pk)
+    return report
+
+
+def refused(ctx: EngineContext, order: Order, account: ExchangeAccount, exc: ExchangeError) -> None:
+    """A temporary failure leaves the order SUBMITTING for the next sync; any other refusal
+    (InvalidOrder, InsufficientFunds, AuthenticationError, ...) rejects it."""
+    if isinstance(exc, TemporaryError):
+        _back_off(ctx, order, exc)
+    else:
+        _reject(ctx, order, account, exc)
+
+
+def apply_accepted(ctx: EngineContext, accepted: list[tuple[Order, OrderReport]]) -> None:
+    """Record each accepted order and book its report, all in one transaction."""
+    orders.book_reports(ctx, accepted, before_each=_announce)
+
+
+def _announce(order: Order, report: OrderReport) -> None:
+    events.record(
+        events.Category.ORDER,
+        f"{order.purpose} order {order.client_order_id} accepted: {order.side} {fmt(order.qty)} {order.symbol}"
+        + (f" @ {fmt(order.price)}" if order.price is not None else " at market"),
+        symbol=order.symbol,
+        group_id=order.group_id,
+        context={"request": _request(order).__dict__, "status": report.status.value},
+    )
+
+
+_RETRY = RetryPolicy()
+
+
+def _back_off(ctx: EngineContext, order: Order, exc: TemporaryError) -> None:
+    """Wait (with jitter) before looking the order up and re-sending; a 429/418 pauses the account.
+
+    The first look-up after a plain timeout happens at the next order sync (a lost answer is the
+    common case, and the order may already be working); repeated failures back off exponentially.
+    """
+    try:
+        first_timeout = order.sends <= 1 and not isinstance(exc, RateLimited)
+        delay = 0.0 if first_timeout else _RETRY.delay(max(order.sends - 1, 1), exc, random.random)
+    except RetryBudgetExceeded as ban:  # e.g. a 418 IP ban: wait it out, never hammer
+        delay = ban.retry_after_sec or _RETRY.max_delay_sec
+    order.error = f"temporary: {exc}"[:500]
+    order.retry_at = ctx.now() + timedelta(seconds=delay)
+    order.save(update_fields=["error", "retry_at"])
+    if isinstance(exc, RateLimited):
+        pause = max(delay, exc.retry_after_sec or 0)
+        ctx.paused_until[order.account_id] = ctx.now() + timedelta(seconds=pause)
+    events.record(
+        events.Category.ORDER,
+        f"order {order.client_order_id} not confirmed ({exc}); looking it up by client id"
+        f" {'at the next sync' if not delay else f'in {delay:.1f} s'} before re-sending",
+        severity=events.Severity.WARNING,
+        symbol=order.symbol,
+        group_id=order.group_id,
+    )
+
+
+def _reject(ctx: EngineContext, order: Order, account: ExchangeAccount, exc: Exception) -> None:
+    with transaction.atomic():
+        order.state = OrderState.REJECTED
+        order.error = str(exc)[:500]
+        order.updated_at = ctx.now()
+        order.save(update_fields=["state", "error", "updated_at"])
+        if isinstance(exc, InsufficientFunds | AuthenticationError):
+            account.entries_blocked_reason = f"{type(exc).__name__}: {exc}"[:200]
+            account.save(update_fields=["entries_blocked_reason"])
+        fills.order_finished(ctx, order)
+    events.record(
+        events.Category.ORDER,
+        f"order {order.client_order_id} rejected by {account.label}: {exc}",
+        severity=events.Severity.ERROR,
+        symbol=order.symbol,
+        group_id=order.group_id,
+    )
