@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount
@@ -13,6 +14,7 @@ from .. import events
 from ..core.clientid import Purpose
 from ..core.routing import EntryDecision, QueueReason, Route, route_entry, state_drift
 from ..core.sizing import PyramidSize, pyramid_size
+from ..core.symbols import compact_symbol
 from ..core.types import Intent, Side, SizeType
 from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
 from . import crashpoints, markets, orders, positions, queueing
@@ -25,12 +27,17 @@ log = logging.getLogger(__name__)
 BATCH = 20  # signals per tick: a backlog still leaves room for fills and take-profit every tick
 
 
-def apply_pending(ctx: EngineContext, limit: int = BATCH) -> int:
+def apply_pending(ctx: EngineContext, limit: int = BATCH, stop: Callable[[], bool] = lambda: False) -> int:
+    """Apply up to `limit` inbox signals in arrival order; `stop()` ends the batch between signals."""
     pending = list(Signal.objects.filter(status=SignalStatus.RECEIVED).order_by("id")[:limit])
+    applied = 0
     with ctx.batch_cache():  # accounts and the pool count are read once for the whole batch
         for signal in pending:
+            if stop():
+                break
             apply_signal(ctx, signal)
-    return len(pending)
+            applied += 1
+    return applied
 
 
 class AlreadyApplied(Exception):
@@ -106,15 +113,6 @@ def finish(
         signal_id=signal.pk,
         now=ctx.now(),
     )
-
-
-def compact_symbol(raw: str) -> str:
-    text = raw.strip().upper()
-    if ":" in text:
-        text = text.split(":", 1)[1]
-    if text.endswith(".P"):
-        text = text[:-2]
-    return text.replace("/", "").replace("-", "").replace("_", "")
 
 
 def resolve_market(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> tuple[str | None, bool]:

@@ -125,7 +125,7 @@ class Engine:
         report.commands = commands.apply_pending(ctx)
         paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
         if not paused and not self.stopping.is_set():
-            report.signals = intake.apply_pending(ctx)
+            report.signals = intake.apply_pending(ctx, stop=self.stopping.is_set)
         if self.stopping.is_set():
             return report
         hold = self._hold_resting_legs(backlog=report.signals >= intake.BATCH)

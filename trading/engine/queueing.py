@@ -10,12 +10,13 @@ from exchanges.models import ExchangeAccount
 
 from .. import events
 from ..config_schema import dca_levels
-from ..core.queue import QueuedEntry, RankedEntry, expected_profit, is_expired, rank_queue, select_evictee
+from ..core.queue import RankedEntry, expected_profit, is_expired, select_evictee
 from ..core.routing import LiveGroup, PoolState, QueueReason
 from ..core.sizing import PyramidSize, size_in_quote
 from ..core.types import Side
 from ..models import GroupStatus, PositionGroup, QueueEntry, Signal, SignalStatus
 from ..models.groups import OPEN_STATUSES
+from ..reads.queue import rank
 from . import prices
 from .context import POOL, EngineContext
 
@@ -44,20 +45,6 @@ def as_live(group: PositionGroup | None) -> LiveGroup | None:
     )
 
 
-def _core_entry(entry: QueueEntry, live_keys: set[tuple[int, str, str, str]]) -> QueuedEntry:
-    return QueuedEntry(
-        entry_id=entry.pk,
-        symbol=entry.symbol,
-        timeframe=entry.timeframe,
-        side=Side(entry.side),
-        entry_price=entry.entry_price,
-        replacement_count=entry.replacement_count,
-        queued_at=entry.queued_at,
-        expected_profit=entry.expected_profit,
-        continuation=(entry.account_id, entry.symbol, entry.timeframe, entry.side) in live_keys,
-    )
-
-
 def live_prices(ctx: EngineContext, entries: list[QueueEntry]) -> dict[str, Decimal]:
     """Live price per symbol of the queued entries (unpriced entries rank after priced ones)."""
     fetched = prices.fetch(ctx, ((e.account_id, e.symbol) for e in entries))
@@ -65,28 +52,9 @@ def live_prices(ctx: EngineContext, entries: list[QueueEntry]) -> dict[str, Deci
 
 
 def ranked(ctx: EngineContext, entries: list[QueueEntry] | None = None) -> list[RankedEntry]:
-    """The queue best first. Operator-promoted entries go ahead of the configured rules."""
+    """The queue best first, ranked by the same code the console and API read it with."""
     entries = list(QueueEntry.objects.all()) if entries is None else entries
-    if not entries:
-        return []
-    live_keys = {
-        (g.account_id, g.symbol, g.timeframe, g.side)
-        for g in PositionGroup.objects.filter(status__in=OPEN_STATUSES)
-        .exclude(status=GroupStatus.CLOSING)  # a closing group takes no continuation
-        .only("account_id", "symbol", "timeframe", "side")
-    }
-    core = [_core_entry(e, live_keys) for e in entries]
-    order = rank_queue(core, live_prices(ctx, entries), ctx.cfg.waiting_rule.selection_priority)
-    promoted = {e.pk: e.promoted_at for e in entries if e.promoted_at is not None}
-    if promoted:
-        order = sorted(
-            order,
-            key=lambda r: (r.entry.entry_id not in promoted, promoted.get(r.entry.entry_id) or 0, r.rank),
-        )
-        order = [
-            RankedEntry(entry=r.entry, rank=i + 1, loss_percent=r.loss_percent) for i, r in enumerate(order)
-        ]
-    return order
+    return rank(entries, live_prices(ctx, entries), ctx.cfg.waiting_rule.selection_priority)
 
 
 def enqueue(
