@@ -115,6 +115,7 @@ class PaperExchange:
                 status=OrderStatus.OPEN.value,
                 qty=request.qty,
                 price=request.price if request.type is OrderType.LIMIT else None,
+                rested=False,
                 created_at=now,
                 updated_at=now,
             )
@@ -129,6 +130,8 @@ class PaperExchange:
                 )
                 if fill is not None:
                     self._apply_fill(row, fill, balances[base], balances[quote])
+            # With no price yet there is no market to take: the order rests until one crosses it.
+            row.rested = current is None or pm.rests_after(_match_order(row), current)
             self._relock(row, balances[base], balances[quote])
             row.save(force_insert=True)
             # The venue's id is the row's: known only now (one narrow UPDATE).
@@ -217,21 +220,27 @@ class PaperExchange:
             base, quote = pm.split_symbol(symbol)
             balances = self._balances_for_update(base, quote)
             changed: list[OrderReport] = []
+            now_resting: list[int] = []
             for row in rows:
+                order = _match_order(row)
                 fill = pm.decide_fill(
-                    _match_order(row),
+                    order,
                     price,
                     step_size=step_size,
                     partial_fill_ratio=self.partial_fill_ratio,
                     at_placement=False,
                 )
                 if fill is None:
+                    if pm.rests_after(order, price) and not row.rested:
+                        now_resting.append(row.pk)  # a taker's rest the market moved away from
                     continue
                 row.updated_at = now
                 self._apply_fill(row, fill, balances[base], balances[quote])
                 self._relock(row, balances[base], balances[quote])
                 row.save()
                 changed.append(_report(row))
+            if now_resting:
+                PaperOrder.objects.filter(pk__in=now_resting).update(rested=True)
             _save_balances(balances)
             return changed
 
@@ -345,6 +354,7 @@ def _match_order(row: PaperOrder) -> pm.MatchOrder:
         qty=row.qty,
         filled_qty=row.filled_qty,
         limit_price=row.price,
+        rested=row.rested,
     )
 
 

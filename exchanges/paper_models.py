@@ -73,6 +73,11 @@ class PaperOrder(models.Model):
     filled_quote = models.DecimalField(default=Decimal(0), **_AMOUNT)
     # Funds this order holds locked: quote for a buy, base for a sell; 0 once done.
     locked = models.DecimalField(default=Decimal(0), **_AMOUNT)
+    # A price since placement did not reach the limit: the order rests in the book, and a crossing
+    # price fills it at its limit (maker). False while it is still a taker, whose every fill takes
+    # the current price clamped by the limit (see exchanges/core/paper_matching.py). Rows written
+    # before this column existed were all treated as resting: the default keeps them so.
+    rested = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -250,6 +250,14 @@ class GridStrategySettings(_Section):
         le=50,
         description="DCA0's slippage guard when the signal carries none, in percent.",
     )
+    max_entry_deviation_percent: Decimal = Field(
+        Decimal("5"),
+        ge=0,
+        le=100,
+        description="An entry whose price is further than this from the exchange's live price is rejected"
+        " (a stale or mistyped price would fill the whole ladder at once), in percent; 0 = off."
+        " Without a live price the entry is accepted and a warning logged.",
+    )
 
     @field_validator("dca_levels", mode="after")
     @classmethod

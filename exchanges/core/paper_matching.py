@@ -3,12 +3,17 @@
 No Django and no I/O: `exchanges/paper.py` loads rows, asks these functions what happens, and
 writes the answer back. Backtests can call the same rules, so there is one simulator, not two.
 
-Matching model (one last price per symbol, no order book):
-- An order marketable at placement fills at once at the current price (taker). Price moves
-  never make it worse than its limit, because "marketable" means the current price already
-  is at least as good as the limit.
-- A resting limit order that a later price crosses fills at its own limit price (maker): in a
-  real book the resting bid/ask is what the crossing trade hits.
+Matching model (one last price per symbol, no order book; the last price is where the rest of
+the market trades, and liquidity there is what fills us):
+- A limit order whose limit is through the market is a taker: each fill is at the current price,
+  clamped by its limit (buy: min(limit, price); sell: max(limit, price)). That holds at placement
+  and for every later fill of an order that has been marketable at every price since: the unfilled
+  rest of a marketable order (`partial_fill_ratio` < 1) still takes the market price, never its
+  worse limit.
+- Once a price does not reach an order's limit, the order rests in the book (`rested`). A later
+  price that crosses it fills it at its own limit (maker): in a continuous market the price trades
+  through the resting bid (ask) on its way, and the crossing sellers (buyers) hit it there. A jump
+  between two feed prices is not a gap the order could profit from.
 - Market orders always fill completely at the current price.
 - `partial_fill_ratio` r (0 < r <= 1) caps each fill of a limit order at r x its original
   quantity, floored to the market step (at least one step), so tests can watch an order fill
@@ -30,13 +35,18 @@ FEE_QUANTUM = Decimal("0.00000001")
 
 @dataclass(frozen=True)
 class MatchOrder:
-    """The parts of an order that matching needs. `limit_price` is None for market orders."""
+    """The parts of an order that matching needs. `limit_price` is None for market orders.
+
+    `rested`: some price since placement did not reach the limit, so the order sits in the book
+    and is a maker from then on (see the module doc); False while it is still a taker.
+    """
 
     side: OrderSide
     type: OrderType
     qty: Decimal
     filled_qty: Decimal
     limit_price: Decimal | None
+    rested: bool = False
 
     @property
     def remaining_qty(self) -> Decimal:
@@ -98,9 +108,8 @@ def decide_fill(
 ) -> Fill | None:
     """What a new last price fills of this order, or None if nothing trades.
 
-    `at_placement` is True only on the call made while the order is being created: that is
-    when a marketable order takes liquidity at the current price. Later calls treat the order
-    as resting in the book, so a crossing price fills it at its limit.
+    A taker (`at_placement`, or an order that has not `rested` yet) fills at the current price
+    clamped by its limit; a rested order that the price crosses fills at its limit (maker).
     """
     if order.remaining_qty <= 0 or last_price <= 0:
         return None
@@ -111,14 +120,22 @@ def decide_fill(
     if not is_marketable(order.side, order.limit_price, last_price):
         return None
     qty = fill_chunk(order, step_size, partial_fill_ratio)
-    if at_placement:
-        # Taker: the current price, clamped so the trader never pays past the limit.
-        if order.side is OrderSide.BUY:
-            price = min(last_price, order.limit_price)
-        else:
-            price = max(last_price, order.limit_price)
-        return Fill(qty=qty, price=price, maker=False)
+    if at_placement or not order.rested:
+        return Fill(qty=qty, price=taker_price(order.side, order.limit_price, last_price), maker=False)
     return Fill(qty=qty, price=order.limit_price, maker=True)
+
+
+def taker_price(side: OrderSide, limit_price: Decimal, last_price: Decimal) -> Decimal:
+    """The current price, clamped so the trader never pays past the limit (buy: min, sell: max)."""
+    return min(last_price, limit_price) if side is OrderSide.BUY else max(last_price, limit_price)
+
+
+def rests_after(order: MatchOrder, last_price: Decimal) -> bool:
+    """Whether the order is resting in the book once this price is known: it was already, or the
+    price does not reach its limit (from then on a crossing price fills it at its limit)."""
+    if order.rested or order.type is OrderType.MARKET or order.limit_price is None:
+        return order.rested
+    return not is_marketable(order.side, order.limit_price, last_price)
 
 
 def fee_for(notional: Decimal, fee_percent: Decimal) -> Decimal:

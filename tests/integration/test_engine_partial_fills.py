@@ -2,7 +2,8 @@
 
 With `paper_partial_fill_ratio` 0.5 the paper exchange fills at most half of a limit order's
 quantity (floored to the step) per price update; a resting order that the price crosses fills at
-its own limit price, a marketable one at placement takes the current price.
+its own limit price, a marketable one takes the current price (clamped by its limit) at placement
+and for its unfilled rest afterwards.
 """
 
 from __future__ import annotations
@@ -59,15 +60,28 @@ def test_average_fill_and_tp_are_recomputed_on_every_partial_fill(driver):
     )
     assert group.status == GroupStatus.PARTIALLY_FILLED
 
-    driver.price("BTCUSDT", "42990")  # the rest rests at its 43215 guard and fills there
+    driver.price("BTCUSDT", "42990")  # the rest takes the market price, below its 43215 guard
     dca0.refresh_from_db()
-    # avg = (0.00116 x 43000 + 0.00116 x 43215) / 0.00232 = 43107.5; TP = 43107.5 x 1.01
+    # avg = (0.00116 x 43000 + 0.00116 x 42990) / 0.00232 = 42995; TP = 42995 x 1.01
     assert (dca0.state, dca0.filled_qty, dca0.avg_fill_price, dca0.tp_price) == (
         LegState.FILLED,
         D("0.00232"),
-        D("43107.5"),
-        D("43538.575"),
+        D("42995"),
+        D("43424.95"),
     )
+
+
+def test_rest_of_a_marketable_entry_fills_at_the_market_price_not_its_guard(driver):
+    driver.send(price="43000")  # DCA0: 0.00232 with its guard at 43215; half fills at 43000
+    driver.price("BTCUSDT", "42990")
+
+    fills = Event.objects.filter(message__startswith="DCA0 of P0 filled").order_by("id")
+    assert [m.split(" (")[0] for m in fills.values_list("message", flat=True)] == [
+        "DCA0 of P0 filled 0.00116 @ 43000",
+        "DCA0 of P0 filled 0.00116 @ 42990",  # the market's price, never the worse 43215 guard
+    ]
+    entry = Order.objects.get(leg=leg(group_of(), 0))
+    assert (entry.state, entry.avg_fill_price) == (OrderState.FILLED, D("42995"))
 
 
 def test_tp_of_a_partially_filled_leg_closes_only_the_filled_quantity(driver):
@@ -88,6 +102,9 @@ def test_tp_of_a_partially_filled_leg_closes_only_the_filled_quantity(driver):
 def test_leg_tp_below_the_exchange_minimum_waits_instead_of_stranding_the_leg(driver):
     driver.send(price="43000", size="20")  # merged ladder: DCA2 holds 0.00018 @ 42570 (TP 2 % = 43421.4)
     group = group_of()
+    # DCA0 (0.00027, guard 43215) takes 0.00013 @ 43000 and 0.00013 @ 43200, then its last 0.00001
+    # @ 42560: average 43080, TP 43510.8, out of reach of the prices below.
+    driver.price("BTCUSDT", "43200")
     driver.price("BTCUSDT", "42560")  # DCA2 fills 0.00009: 3.83 USDT, below the 5 USDT minimum
 
     driver.price("BTCUSDT", "43430")  # past DCA2's TP, but 0.00009 BTC cannot be sold

@@ -116,10 +116,10 @@ def test_opposite_side_entry_waits_until_the_live_group_closes(driver):
 def test_deepest_loss_is_promoted_before_an_older_entry(one_slot_taken):
     queue(one_slot_taken, "ETHUSDT", "2000", "eth")  # older, live price = entry: 0 %
     queue(one_slot_taken, "SOLUSDT", "20", "sol")
-    one_slot_taken.price("SOLUSDT", "19")  # SOL's queued entry now shows -5 %
+    one_slot_taken.price("SOLUSDT", "19.2")  # SOL's queued entry now shows -4 % (within the 5 % guard)
 
     ranked = queueing.ranked(one_slot_taken.engine.ctx)
-    assert [(r.entry.symbol, r.loss_percent) for r in ranked] == [("SOL/USDT", D(-5)), ("ETH/USDT", D(0))]
+    assert [(r.entry.symbol, r.loss_percent) for r in ranked] == [("SOL/USDT", D(-4)), ("ETH/USDT", D(0))]
     free_the_slot(one_slot_taken)
     assert promoted_symbols() == ["SOL/USDT"]
     assert QueueEntry.objects.get().symbol == "ETH/USDT"

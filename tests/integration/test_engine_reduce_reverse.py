@@ -46,11 +46,12 @@ def test_reduce_closes_the_quantity_proportionally_across_filled_legs(driver):
 
 def test_reduce_in_quote_converts_at_the_signal_price(driver):
     group = open_two_filled_legs(driver)
-    # 100 USDT / 42900 = 0.0023310 BTC, 50.13 % of 0.00465: 0.00116 from each leg once floored.
+    # 100 USDT / 42900 = 0.0023310 BTC, floored to 0.00233 (233 steps) and shared 116 + 117 by the
+    # legs' 0.00232 : 0.00233 (once floored per leg, it closed 0.00232: one step short).
     driver.send(intent="reduce", side=None, size="100", size_type="quote", price="42900", trade_id="r")
 
-    assert Signal.objects.get(trade_id="r").reason == f"reduced group #{group.pk} by 0.00232"
-    assert [lg.closed_qty for lg in legs_of(group)[:2]] == [D("0.00116"), D("0.00116")]
+    assert Signal.objects.get(trade_id="r").reason == f"reduced group #{group.pk} by 0.00233"
+    assert [lg.closed_qty for lg in legs_of(group)[:2]] == [D("0.00116"), D("0.00117")]
 
 
 def test_reduce_with_nothing_open_is_ignored(driver):
@@ -116,3 +117,16 @@ def test_reverse_waits_for_a_slow_close_then_opens_the_opposite_side(driver, eng
     assert Event.objects.filter(
         signal_id_ref=reverse.pk, message__contains=f"queued: group #{long_group.pk} is closing"
     ).exists()
+
+
+def test_reduce_closes_exactly_the_requested_quantity(driver):
+    # ETH/USDT step 0.0001: DCA0 0.05 @ 2000 and DCA1 0.0502 @ 1990 filled, 0.1002 open.
+    driver.send(symbol="ETHUSDT", price="2000")
+    driver.price("ETHUSDT", "1990")
+    group = group_of("ETH/USDT")
+    driver.send(symbol="ETHUSDT", intent="reduce", side=None, size="0.1", size_type="base", trade_id="r")
+
+    # Floored leg by leg this closed 0.0499 + 0.0500 = 0.0999; the total is rounded first now.
+    assert Signal.objects.get(trade_id="r").reason == f"reduced group #{group.pk} by 0.1"
+    assert Trade.objects.get(reason="reduce").qty == D("0.1")
+    assert [lg.closed_qty for lg in legs_of(group)[:2]] == [D("0.0499"), D("0.0501")]

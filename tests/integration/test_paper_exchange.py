@@ -212,6 +212,33 @@ def test_partial_fill_ratio_half_fills_half_then_the_rest(make_exchange: MakeExc
     assert usdt(paper) == (D("9709.71"), D("0"))
 
 
+def test_rest_of_a_marketable_limit_fills_at_the_market_price_clamped_by_its_limit(
+    make_exchange: MakeExchange,
+) -> None:
+    paper = make_exchange(ratio="0.5")
+    paper.set_price("BTC/USDT", D("30000"))
+    placed = paper.create_order(limit("b1", BUY, "0.01", "30150"))  # a guard 0.5 % above the market
+    assert (placed.filled_qty, placed.avg_fill_price) == (D("0.005"), D("30000"))
+
+    [rest] = paper.set_price("BTC/USDT", D("29800"))  # the market fell: the rest takes 29800, not 30150
+    assert (rest.status, rest.filled_qty, rest.avg_fill_price) == (OrderStatus.FILLED, D("0.01"), D("29900"))
+    assert rest.fee_quote == D("0.299")  # 0.1 % of 150 + 149
+    assert usdt(paper) == (D("10000") - D("299") - D("0.299"), D("0"))  # nothing left locked at 30150
+
+
+def test_a_marketable_rest_the_market_moved_away_from_rests_and_fills_at_its_limit(
+    make_exchange: MakeExchange,
+) -> None:
+    paper = make_exchange(ratio="0.5")
+    paper.set_price("BTC/USDT", D("30000"))
+    paper.create_order(limit("s1", BUY, "0.01", "30100"))  # half at 30000
+    assert paper.set_price("BTC/USDT", D("30200")) == []  # above the limit: now it rests at 30100
+    assert PaperOrder.objects.get(client_order_id="s1").rested is True
+
+    [rest] = paper.set_price("BTC/USDT", D("29000"))  # crossed on the way down: maker at its limit
+    assert (rest.status, rest.avg_fill_price) == (OrderStatus.FILLED, D("30050"))
+
+
 def test_duplicate_client_order_id_returns_the_same_order(paper: PaperExchange) -> None:
     first = paper.create_order(limit("b1", BUY, "0.01", "29000"))
     again = paper.create_order(limit("b1", BUY, "0.02", "28000"))

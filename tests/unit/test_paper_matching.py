@@ -20,8 +20,13 @@ BUY, SELL = OrderSide.BUY, OrderSide.SELL
 STEP = D("0.001")
 
 
-def limit(side: OrderSide, price: str, qty: str = "1", filled: str = "0") -> MatchOrder:
-    return MatchOrder(side=side, type=OrderType.LIMIT, qty=D(qty), filled_qty=D(filled), limit_price=D(price))
+def limit(
+    side: OrderSide, price: str, qty: str = "1", filled: str = "0", *, rested: bool = True
+) -> MatchOrder:
+    """A limit order; by default one resting in the book (`rested=False`: still a taker)."""
+    return MatchOrder(
+        side=side, type=OrderType.LIMIT, qty=D(qty), filled_qty=D(filled), limit_price=D(price), rested=rested
+    )
 
 
 def market(side: OrderSide, qty: str = "1") -> MatchOrder:
@@ -70,6 +75,24 @@ def test_resting_order_crossed_later_fills_at_its_limit_as_maker() -> None:
 def test_marketable_at_placement_fills_at_current_price_as_taker() -> None:
     assert fill_of(limit(BUY, "100"), "95", at_placement=True) == Fill(qty=D(1), price=D(95), maker=False)
     assert fill_of(limit(SELL, "100"), "105", at_placement=True) == Fill(qty=D(1), price=D(105), maker=False)
+
+
+def test_rest_of_a_marketable_order_fills_at_the_market_price_clamped_by_its_limit() -> None:
+    # DCA0's guard 100.5, half filled at placement; the market now trades at 99: the rest takes 99.
+    rest = limit(BUY, "100.5", qty="1", filled="0.5", rested=False)
+    assert fill_of(rest, "99", ratio="0.5") == Fill(qty=D("0.5"), price=D(99), maker=False)
+    assert fill_of(rest, "100.5", ratio="0.5") == Fill(qty=D("0.5"), price=D("100.5"), maker=False)
+    sell_rest = limit(SELL, "99.5", qty="1", filled="0.5", rested=False)
+    assert fill_of(sell_rest, "101", ratio="0.5") == Fill(qty=D("0.5"), price=D(101), maker=False)
+
+
+def test_an_order_rests_once_a_price_does_not_reach_its_limit() -> None:
+    taker = limit(BUY, "100", rested=False)
+    assert pm.rests_after(taker, D("99")) is False  # still marketable: still a taker
+    assert pm.rests_after(taker, D("100.01")) is True  # the market left it: it rests from now on
+    assert pm.rests_after(limit(BUY, "100"), D("99")) is True  # once resting, always resting
+    assert pm.rests_after(limit(SELL, "100", rested=False), D("99.99")) is True
+    assert pm.rests_after(market(BUY), D("99")) is False
 
 
 def test_market_order_fills_fully_at_current_price_whatever_the_ratio() -> None:

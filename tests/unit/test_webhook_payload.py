@@ -35,6 +35,8 @@ ALERT = """{"secret": "hunter2-Very-Secret", "source": "tradingview", "timestamp
  "execution_intent": {"type": "signal", "side": "buy", "position_size_type": "quote", "precision_mode": "auto"},
  "risk": {"stop_loss": "42000", "take_profit": "45000", "max_slippage_percent": "0.5"}}"""
 NOW = datetime(2024, 5, 3, 10, 15, tzinfo=UTC)
+# The alert's stop-loss and take-profit suit a long at 43000.5; tests of other prices or sides drop them.
+NO_LEVELS = {"stop_loss": None, "take_profit": None}
 
 
 def payload(**sections: Any) -> dict[str, Any]:
@@ -137,7 +139,8 @@ def test_numbers_may_arrive_as_strings() -> None:
 
 def test_numbers_may_arrive_as_json_numbers_and_stay_exact() -> None:
     assert decode_body(b'{"p": 0.1, "q": 7}', None) == {"p": Decimal("0.1"), "q": 7}
-    body = json.dumps(payload(tv={"entry_price": 0.0027451, "order_size": 500}), default=str).encode()
+    data = payload(tv={"entry_price": 0.0027451, "order_size": 500}, risk=NO_LEVELS)
+    body = json.dumps(data, default=str).encode()
     signal = parse_signal(decode_body(body, None))
     assert (signal.entry_price, signal.order_size) == (Decimal("0.0027451"), Decimal("500"))
 
@@ -197,7 +200,7 @@ def test_size_type_defaults_to_quote() -> None:
     ("raw", "side"), [("buy", Side.LONG), ("LONG", Side.LONG), ("sell", Side.SHORT), ("Short", Side.SHORT)]
 )
 def test_buy_and_long_mean_long_sell_and_short_mean_short(raw: str, side: Side) -> None:
-    assert parse_signal(payload(execution_intent={"side": raw})).side is side
+    assert parse_signal(payload(execution_intent={"side": raw}, risk=NO_LEVELS)).side is side
 
 
 @pytest.mark.parametrize("intent", ["signal", "reverse"])

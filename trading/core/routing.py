@@ -53,8 +53,14 @@ def route_entry(
     pool: PoolState,
     max_pyramids: int,
     rules_ready: bool,
+    waiting_for_slot: int = 0,
 ) -> EntryDecision:
-    """Decide an entry. Pyramids never count toward the pool; only a new group takes a slot."""
+    """Decide an entry. Pyramids never count toward the pool; only a new group takes a slot.
+
+    `waiting_for_slot`: queued entries that could take a free slot right now (one freed since the
+    queue was last promoted). A new group then joins the queue and is ranked with them: it competes
+    for the slot, it does not jump the line.
+    """
     if live is not None and live.closing:
         # Adding to a closing group would leave the new pyramid open in a group nobody manages.
         return EntryDecision(
@@ -82,6 +88,13 @@ def route_entry(
     if not pool.has_free_slot:
         return EntryDecision(
             Route.QUEUE, f"queued: pool full {pool.used}/{pool.max_open}", QueueReason.POOL_FULL
+        )
+    if waiting_for_slot > 0:
+        waiting = f"{waiting_for_slot} entr{'y waits' if waiting_for_slot == 1 else 'ies wait'}"
+        return EntryDecision(
+            Route.QUEUE,
+            f"queued: a slot is free but {waiting} for it; ranked with them",
+            QueueReason.POOL_FULL,
         )
     return EntryDecision(Route.OPEN_GROUP, "open group")
 

@@ -1,5 +1,9 @@
 """Take-profit prices and the per-price decision of which legs (or the whole group) to close.
 
+A signal may also carry its own levels: a stop-loss for the whole group (crossed: the group closes)
+and a take-profit price for its pyramid (that pyramid's legs close together there, instead of at
+their leg TPs, and stay out of the aggregate average).
+
 Runs on every price update for every open group, so it sticks to plain Decimal arithmetic in the
 caller's context and builds reason strings only when something triggers.
 """
@@ -24,6 +28,7 @@ class OpenLeg:
     open_qty: Decimal
     avg_fill_price: Decimal
     tp_percent: Decimal
+    tp_price: Decimal | None = None  # its pyramid's own take-profit price (the signal's risk.take_profit)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class TpDecision:
     close_group: bool  # True: close every open leg of the group together
     legs: tuple[int, ...]  # leg ids to close
     reason: str
+    stop: bool = False  # the group's stop-loss was crossed (close_group is then True)
 
     @property
     def triggered(self) -> bool:
@@ -69,30 +75,47 @@ def evaluate_take_profit(
     price: Decimal,
     mode: TpMode,
     aggregate_tp_percent: Decimal | None = None,
+    stop_loss: Decimal | None = None,
 ) -> TpDecision:
-    """Decide what `price` closes. Pass only the group's open legs; closed ones simply drop out."""
+    """Decide what `price` closes. Pass only the group's open legs; closed ones simply drop out.
+
+    A crossed `stop_loss` closes the group, whatever it holds (resting legs are cancelled).
+    """
+    is_long = side is Side.LONG
+    if stop_loss is not None and ((price <= stop_loss) if is_long else (price >= stop_loss)):
+        return TpDecision(
+            True,
+            tuple(leg.leg_id for leg in legs if leg.open_qty > 0),
+            f"stop-loss {_fmt(stop_loss)} crossed at {_fmt(price)}",
+            stop=True,
+        )
     open_legs = [leg for leg in legs if leg.open_qty > 0]
     if not open_legs:
         return TpDecision(False, (), "no open legs")
-    is_long = side is Side.LONG
+    # Legs of a pyramid with its own TP price follow only that price.
+    own = [leg for leg in open_legs if leg.tp_price is not None]
+    ruled = [leg for leg in open_legs if leg.tp_price is None] if own else open_legs
 
     if mode != TpMode.LEG:
         if aggregate_tp_percent is None:
             raise ValueError(f"tp mode {mode} needs an aggregate take-profit percent")
-        target = aggregate_tp_price(side, open_legs, aggregate_tp_percent)
-        assert target is not None  # open_legs is not empty
-        if (price >= target) if is_long else (price <= target):
+        target = aggregate_tp_price(side, ruled, aggregate_tp_percent)
+        if target is not None and ((price >= target) if is_long else (price <= target)):
             return TpDecision(
                 True,
                 tuple(leg.leg_id for leg in open_legs),
                 f"aggregate TP {_fmt(target)} reached at {_fmt(price)}",
             )
-        if mode == TpMode.AGGREGATE:
+        if mode == TpMode.AGGREGATE and not own:
             return TpDecision(False, (), "aggregate TP not reached")
 
     hits: list[int] = []
-    for leg in open_legs:
-        target = leg_tp_price(side, leg.avg_fill_price, leg.tp_percent)
+    for leg in own if mode == TpMode.AGGREGATE else open_legs:
+        target = (
+            leg.tp_price
+            if leg.tp_price is not None
+            else leg_tp_price(side, leg.avg_fill_price, leg.tp_percent)
+        )
         if (price >= target) if is_long else (price <= target):
             hits.append(leg.leg_id)
     if not hits:

@@ -40,6 +40,7 @@ from .webhook_values import (  # the value readers live apart; this module is th
     _limited,
     _optional,
     _optional_percent,
+    _optional_positive,
     _secret,
     _timeframe,
     _timestamp,
@@ -142,7 +143,53 @@ def _cross_field_errors(data: dict[str, Any], reported: set[str]) -> list[dict[s
     ):
         message = f"entry_price or close_price is required for {intent} (it is the pyramid's base price)"
         errors.append({"field": "tv.entry_price", "message": message})
+    return errors + _risk_level_errors(data, reported)
+
+
+def _risk_level_errors(data: dict[str, Any], reported: set[str]) -> list[dict[str, str]]:
+    """An entry's stop-loss lies on the losing side of its price, its take-profit on the winning side:
+    one on the wrong side would close the position the moment it opens."""
+    try:
+        side = _choice(_SIDES)(_at(data, "execution_intent", "side"))
+        price = _optional_positive(_at(data, "tv", "entry_price"))
+        if price is None:
+            price = _optional_positive(_at(data, "tv", "close_price"))
+    except ValueError:
+        return []  # reported by the schema
+    if price is None:
+        return []
+    long = side is Side.LONG
+    rules = (("stop_loss", "below" if long else "above"), ("take_profit", "above" if long else "below"))
+    errors = []
+    for key, must_be in rules:
+        field_name = f"risk.{key}"
+        try:
+            level = None if field_name in reported else _optional_positive(_at(data, "risk", key))
+        except ValueError:
+            continue
+        if level is not None and ((level < price) != (must_be == "below") or level == price):
+            errors.append(
+                {
+                    "field": field_name,
+                    "message": f"must be {must_be} the entry price ({_plain(price)}) for a {side.value} entry",
+                }
+            )
     return errors
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def risk_levels(payload: dict[str, Any]) -> tuple[Decimal | None, Decimal | None]:
+    """(stop_loss, take_profit) of a stored, already validated payload (the inbox keeps the body)."""
+    risk = payload.get("risk") if isinstance(payload, dict) else None
+    if not isinstance(risk, dict):
+        return None, None
+    try:
+        return _optional_positive(risk.get("stop_loss")), _optional_positive(risk.get("take_profit"))
+    except ValueError:
+        return None, None
 
 
 def _scrub(errors: list[dict[str, str]], secret: object) -> list[dict[str, str]]:

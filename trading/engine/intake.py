@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount
@@ -12,12 +13,14 @@ from risk.engine import cycle as risk_cycle
 
 from .. import events
 from ..core.clientid import Purpose
+from ..core.ladder import dca0_guard_price
 from ..core.routing import EntryDecision, QueueReason, Route, route_entry, state_drift
 from ..core.sizing import PyramidSize, pyramid_size
 from ..core.symbols import compact_symbol
 from ..core.types import Intent, Side, SizeType
+from ..core.webhook_payload import risk_levels
 from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
-from . import crashpoints, markets, orders, positions, queueing
+from . import admission, crashpoints, markets, orders, positions, queueing
 from .context import EngineContext
 from .fencing import LeaseLost
 
@@ -62,6 +65,8 @@ def apply_signal(ctx: EngineContext, signal: Signal) -> None:
         crashpoints.reached("signal_committed")
         if signal.intent == Intent.REVERSE.value and status == SignalStatus.QUEUED:
             _open_reversal(ctx, signal)
+        if status == SignalStatus.QUEUED:
+            _offer_free_slots(ctx)
     except LeaseLost:
         raise  # not this signal's fault: the engine stops trading, the signal waits for the next one
     except AlreadyApplied:
@@ -81,6 +86,15 @@ def _open_reversal(ctx: EngineContext, signal: Signal) -> None:
     entry = QueueEntry.objects.select_related("signal", "account").filter(signal=signal).first()
     if entry is not None:
         try_promote(ctx, entry, force=False, how="reversed")
+
+
+def _offer_free_slots(ctx: EngineContext) -> None:
+    """A signal joined the queue while a slot is free (one freed earlier in this tick): the ranked
+    queue is promoted now, before the next signal is decided, so the best entry gets the slot."""
+    from .promotion import promote_ready  # promotion builds on intake
+
+    if queueing.pool_state(ctx).has_free_slot:
+        promote_ready(ctx)
 
 
 def finish(
@@ -166,15 +180,38 @@ def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup 
             now=ctx.now(),
         )
     intent = Intent(signal.intent)
-    if intent is Intent.EXIT:
-        return _exit(ctx, signal, account, group)
-    if intent is Intent.REDUCE:
-        return _reduce(ctx, signal, group)
+    if intent in (Intent.EXIT, Intent.REDUCE):
+        status, reason, group = (
+            _exit(ctx, signal, account, group) if intent is Intent.EXIT else _reduce(ctx, signal, group)
+        )
+        if any(level is not None for level in risk_levels(signal.payload)):
+            reason += "; risk.stop_loss/take_profit apply to entries only: ignored"
+        return status, reason, group
+    refusal = _refusal(ctx, signal, account)
+    if refusal:  # before a reverse closes anything: a refused reverse leaves the group as it is
+        return SignalStatus.REJECTED, f"rejected: {refusal}", group
     if intent is Intent.REVERSE and group is not None:
         positions.close_group(ctx, group, f"reversed by signal #{signal.pk}", Purpose.REVERSE)
         group.refresh_from_db()
         group = group if group.is_open else None
     return _entry(ctx, signal, account, fresh, group)
+
+
+def _refusal(ctx: EngineContext, signal: Signal, account: ExchangeAccount) -> str | None:
+    """Why this entry may not trade at all (price far from the market, stop-loss already crossed, a
+    short the account cannot make), decided before it is routed or queued."""
+    side = Side(signal.side)
+    _hint_price(ctx, account, signal)  # a paper market without a price takes the signal's
+    stop_loss, _ = risk_levels(signal.payload)
+    return admission.price_problem(ctx, account, signal, side, stop_loss) or admission.short_problem(
+        ctx, account, signal, side, _size_of(ctx, signal)
+    )
+
+
+def _size_of(ctx: EngineContext, signal: Signal) -> PyramidSize:
+    return pyramid_size(
+        signal.order_size, SizeType(signal.size_type), ctx.cfg.grid_strategy.default_pyramid_size_quote
+    )
 
 
 def _entry(
@@ -192,16 +229,16 @@ def _entry(
             None,
         )
     side = Side(signal.side)
-    size = pyramid_size(
-        signal.order_size, SizeType(signal.size_type), ctx.cfg.grid_strategy.default_pyramid_size_quote
-    )
-    _hint_price(ctx, account, signal)
+    size = _size_of(ctx, signal)
+    pool = queueing.pool_state(ctx)
     decision = route_entry(
         side,
         queueing.as_live(group),
-        queueing.pool_state(ctx),
+        pool,
         ctx.cfg.grid_strategy.max_pyramids_per_group,
         rules_ready=fresh,
+        # A slot freed in this tick is offered to the queue first: the newcomer joins the ranking.
+        waiting_for_slot=_waiting_for_slot(ctx) if group is None and pool.has_free_slot else 0,
     )
     if decision.route is Route.OPEN_GROUP and _waits_in_queue(account, signal):
         # The market already waits in line: the newer signal replaces the queued one.
@@ -216,7 +253,13 @@ def _entry(
             status = SignalStatus.REJECTED if reason.startswith("rejected") else SignalStatus.IGNORED
             return status, reason, group
         return SignalStatus.QUEUED, reason or decision.reason, group
-    return open_or_pyramid(ctx, signal, account, side, size, group)
+    return open_or_pyramid(ctx, signal, account, side, size, group, admitted=True)
+
+
+def _waiting_for_slot(ctx: EngineContext) -> int:
+    from .promotion import waiting_for_slot  # promotion builds on intake
+
+    return waiting_for_slot(ctx)
 
 
 def _waits_in_queue(account: ExchangeAccount, signal: Signal) -> bool:
@@ -232,19 +275,38 @@ def open_or_pyramid(
     side: Side,
     size: PyramidSize,
     group: PositionGroup | None,
+    *,
+    admitted: bool = False,
 ) -> tuple[str, str, PositionGroup | None]:
+    """Open a group or add a pyramid. `admitted`: the price checks already ran for this signal
+    (a promoted entry is checked again here: the market may have moved while it waited)."""
+    stop_loss, take_profit = risk_levels(signal.payload)
+    refusal = None if admitted else admission.price_problem(ctx, account, signal, side, stop_loss)
+    if refusal:
+        return SignalStatus.REJECTED, f"rejected: {refusal}", group
     rules = positions.rules_for(account.pk, signal.symbol, ctx)
     if rules is None:
         return SignalStatus.REJECTED, f"rejected: no precision rules for {signal.symbol}", group
     plan = positions.plan_pyramid(ctx, side, signal.entry_price, size, rules)
     if plan.error:
         return SignalStatus.REJECTED, f"rejected: {plan.error}", group
+    dca0 = dca0_guard_price(side, plan.base_price, _slippage(ctx, signal), rules)
+    refusal = admission.funds_problem_for(ctx, account, signal.symbol, side, plan, dca0)
+    if refusal:
+        return SignalStatus.REJECTED, f"rejected: {refusal}", group
+    levels = positions.RiskLevels(stop_loss, take_profit)
     if group is None:
-        group = positions.open_group(ctx, account, signal, side, plan, size, rules)
+        group = positions.open_group(ctx, account, signal, side, plan, size, rules, levels)
         return SignalStatus.APPLIED, f"opened group #{group.pk}", group
-    positions.add_pyramid(ctx, group, signal, plan, size, rules)  # counts the pyramid on `group`
+    positions.add_pyramid(ctx, group, signal, plan, size, rules, levels)  # counts the pyramid on `group`
     max_p = ctx.cfg.grid_strategy.max_pyramids_per_group
     return SignalStatus.APPLIED, f"pyramid {group.pyramid_count}/{max_p} on group #{group.pk}", group
+
+
+def _slippage(ctx: EngineContext, signal: Signal) -> Decimal:
+    if signal.max_slippage_percent is None:
+        return ctx.cfg.grid_strategy.max_slippage_percent
+    return signal.max_slippage_percent
 
 
 def _hint_price(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from exchanges.core.adapter import ExchangeError, OrderType
@@ -9,6 +10,7 @@ from exchanges.models import ExchangeAccount, MarketRule
 
 from .. import events
 from ..config_schema import dca_levels
+from ..core.allocation import allocate_reduce
 from ..core.clientid import Purpose
 from ..core.ladder import LadderPlan, build_ladder, dca0_guard_price
 from ..core.numbers import fmt
@@ -18,6 +20,14 @@ from ..core.types import MarketRules, Side
 from ..models import DcaLeg, GroupStatus, LegState, OrderState, PositionGroup, Pyramid, Signal
 from . import dispatch, fills, markets, orders
 from .context import POOL, EngineContext
+
+
+@dataclass(frozen=True)
+class RiskLevels:
+    """The signal's own risk.stop_loss (for the group) and risk.take_profit (for its pyramid)."""
+
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
 
 
 def rules_for(account_id: int, symbol: str, ctx: EngineContext | None = None) -> MarketRules | None:
@@ -43,6 +53,7 @@ def open_group(
     plan: LadderPlan,
     size: PyramidSize,
     rules: MarketRules,
+    levels: RiskLevels = RiskLevels(),
 ) -> PositionGroup:
     with orders.fenced(ctx):
         group = PositionGroup.objects.create(
@@ -53,6 +64,7 @@ def open_group(
             status=GroupStatus.WAITING,
             tp_mode=ctx.cfg.grid_strategy.tp_mode.value,
             aggregate_tp_percent=ctx.cfg.grid_strategy.aggregate_tp_percent,
+            stop_loss=levels.stop_loss,
             opened_at=ctx.now(),
         )
         ctx.forget(POOL)
@@ -65,7 +77,7 @@ def open_group(
             signal_id=signal.pk,
             now=ctx.now(),
         )
-        add_pyramid(ctx, group, signal, plan, size, rules, new_group=True)
+        add_pyramid(ctx, group, signal, plan, size, rules, levels, new_group=True)
     return group
 
 
@@ -76,6 +88,7 @@ def add_pyramid(
     plan: LadderPlan,
     size: PyramidSize,
     rules: MarketRules,
+    levels: RiskLevels = RiskLevels(),
     *,
     new_group: bool = False,
 ) -> Pyramid:
@@ -91,6 +104,7 @@ def add_pyramid(
             size_amount=size.amount,
             size_unit=size.unit,
             max_slippage_percent=slippage,
+            take_profit=levels.take_profit,
             adjustments=list(plan.adjustments),
             created_at=ctx.now(),
         )
@@ -112,7 +126,12 @@ def add_pyramid(
             ]
         )
         group.pyramid_count += 1
-        group.save(update_fields=["pyramid_count", "updated_at"])
+        changed = ["pyramid_count", "updated_at"]
+        if levels.stop_loss is not None and levels.stop_loss != group.stop_loss and not new_group:
+            group.stop_loss = levels.stop_loss  # the latest entry's stop is the group's
+            changed.append("stop_loss")
+        group.save(update_fields=changed)
+        _record_levels(ctx, group, pyramid, levels)
         if plan.adjustments:
             events.record(
                 events.Category.PRECISION,
@@ -127,6 +146,24 @@ def add_pyramid(
         # A new group's legs are all it has: its status follows from them without reading them back.
         fills.refresh_group(ctx, group, legs if new_group else None)
     return pyramid
+
+
+def _record_levels(ctx: EngineContext, group: PositionGroup, pyramid: Pyramid, levels: RiskLevels) -> None:
+    notes = []
+    if levels.stop_loss is not None:
+        notes.append(f"group stop-loss {fmt(levels.stop_loss)}")
+    if levels.take_profit is not None:
+        notes.append(f"P{pyramid.index} take-profit {fmt(levels.take_profit)} (instead of its leg TPs)")
+    if notes:
+        events.record(
+            events.Category.SIGNAL,
+            f"group #{group.pk}: " + "; ".join(notes) + " from the signal",
+            symbol=group.symbol,
+            timeframe=group.timeframe,
+            group_id=group.pk,
+            signal_id=pyramid.signal_id,
+            now=ctx.now(),
+        )
 
 
 def place_pyramid_orders(
@@ -273,17 +310,13 @@ def _write_off_dust(ctx: EngineContext, group: PositionGroup) -> None:
 
 
 def reduce_group(ctx: EngineContext, group: PositionGroup, qty: Decimal) -> Decimal:
-    """Close `qty` proportionally across filled legs, keeping the ladder's shape. Returns qty sent."""
+    """Close `qty` proportionally across filled legs, keeping the ladder's shape. Returns qty sent.
+
+    The order's quantity is `qty` on the step grid (capped at what is open), shared out so the
+    legs add up to exactly that (`allocate_reduce`), never one step short.
+    """
     rules = rules_for(group.account_id, group.symbol, ctx)
-    available = open_allocations(group)
-    total_open = sum(available.values(), Decimal(0))
-    if total_open <= 0:
-        return Decimal(0)
-    fraction = min(Decimal(1), qty / total_open)
-    allocations = {
-        leg_id: (floor_qty(open_qty * fraction, rules) if rules else open_qty * fraction)
-        for leg_id, open_qty in available.items()
-    }
+    allocations = allocate_reduce(qty, open_allocations(group), rules.step_size if rules else None)
     if not close_legs(ctx, group, allocations, Purpose.REDUCE, rules):
         return Decimal(0)
     fills.refresh_group(ctx, PositionGroup.objects.get(pk=group.pk))

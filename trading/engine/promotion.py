@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef
+
 from exchanges.models import ExchangeAccount
 
 from .. import events
 from ..core.sizing import PyramidSize
 from ..core.types import Side
-from ..models import GroupStatus, QueueEntry, SignalStatus
+from ..models import GroupStatus, PositionGroup, QueueEntry, SignalStatus
+from ..models.groups import OPEN_STATUSES
 from . import crashpoints, orders, queueing
 from .context import EngineContext
 from .intake import AlreadyApplied, finish, open_or_pyramid, resolve_market, unknown_symbol_reason
@@ -31,6 +36,28 @@ def promote_ready(ctx: EngineContext) -> int:
             promoted += 1
             slot_free = queueing.pool_state(ctx).has_free_slot
     return promoted
+
+
+def waiting_for_slot(ctx: EngineContext) -> int:
+    """Queued entries that would take a free pool slot right now: a new group on a market with no
+    open group, on an account whose entries run and whose rules are fresh (`blocked_reason` reads
+    the same rules one entry at a time)."""
+    if not QueueEntry.objects.exists():
+        return 0
+    market_open = PositionGroup.objects.filter(
+        account_id=OuterRef("account_id"),
+        symbol=OuterRef("symbol"),
+        timeframe=OuterRef("timeframe"),
+        status__in=OPEN_STATUSES,
+    )
+    fresh_since = ctx.now() - timedelta(seconds=ctx.cfg.exchange.precision_stale_after_sec)
+    return (
+        QueueEntry.objects.filter(
+            account__entries_blocked_reason="", account__markets_synced_at__gte=fresh_since
+        )
+        .exclude(Exists(market_open))
+        .count()
+    )
 
 
 def blocked_reason(ctx: EngineContext, entry: QueueEntry, force: bool) -> str | None:

@@ -17,7 +17,6 @@ from django.db.models import F
 from exchanges.core.adapter import (
     AuthenticationError,
     ExchangeError,
-    InsufficientFunds,
     OrderReport,
     OrderRequest,
     OrderType,
@@ -166,7 +165,9 @@ def _reject(ctx: EngineContext, order: Order, account: ExchangeAccount, exc: Exc
         order.error = str(exc)[:500]
         order.updated_at = ctx.now()
         order.save(update_fields=["state", "error", "updated_at"])
-        if isinstance(exc, InsufficientFunds | AuthenticationError):
+        if isinstance(exc, AuthenticationError):
+            # Account-wide: every later order would fail the same way. A funds refusal is not: it
+            # rejects this order (alerted below) and the account's other entries go on.
             account.entries_blocked_reason = f"{type(exc).__name__}: {exc}"[:200]
             account.save(update_fields=["entries_blocked_reason"])
         fills.order_finished(ctx, order)

@@ -31,7 +31,7 @@ def open_legs_by_group(markets: set[Market] | None = None) -> dict[int, list[Ope
             group__account_id__in={a for a, _ in markets}, group__symbol__in={s for _, s in markets}
         )
     legs: dict[int, list[OpenLeg]] = defaultdict(list)
-    for leg_id, group_id, account_id, symbol, filled, closed, avg, tp in qs.values_list(
+    for leg_id, group_id, account_id, symbol, filled, closed, avg, tp, tp_price in qs.values_list(
         "id",
         "group_id",
         "group__account_id",
@@ -40,12 +40,30 @@ def open_legs_by_group(markets: set[Market] | None = None) -> dict[int, list[Ope
         "closed_qty",
         "avg_fill_price",
         "tp_percent",
+        "pyramid__take_profit",
     ):
         if markets is None or (account_id, symbol) in markets:
             legs[group_id].append(
-                OpenLeg(leg_id=leg_id, open_qty=filled - closed, avg_fill_price=avg, tp_percent=tp)
+                OpenLeg(
+                    leg_id=leg_id,
+                    open_qty=filled - closed,
+                    avg_fill_price=avg,
+                    tp_percent=tp,
+                    tp_price=tp_price,
+                )
             )
     return legs
+
+
+def stopped_groups(markets: set[Market]) -> set[int]:
+    """Groups of these markets with a stop-loss: watched even while they hold nothing."""
+    rows = PositionGroup.objects.filter(
+        status__in=TP_STATUSES,
+        stop_loss__isnull=False,
+        account_id__in={a for a, _ in markets},
+        symbol__in={s for _, s in markets},
+    ).values_list("pk", "account_id", "symbol")
+    return {pk for pk, account_id, symbol in rows if (account_id, symbol) in markets}
 
 
 def markets_to_evaluate(
@@ -74,16 +92,22 @@ def sweep(ctx: EngineContext, symbols: set[str] | None = None) -> int:
     ctx.tp_dirty -= due
     ctx.evaluated_prices.update({m: prices[m] for m in due if m in prices})
     legs = open_legs_by_group(due)
-    if not legs:
+    watched = set(legs) | stopped_groups(due)
+    if not watched:
         return 0
-    groups = list(PositionGroup.objects.filter(pk__in=legs))
+    groups = list(PositionGroup.objects.filter(pk__in=watched))
     sent = 0
     for group in groups:
         price = prices.get((group.account_id, group.symbol))
         if price is None:
             continue
         decision = evaluate_take_profit(
-            Side(group.side), legs[group.pk], price, TpMode(group.tp_mode), group.aggregate_tp_percent
+            Side(group.side),
+            legs.get(group.pk, []),
+            price,
+            TpMode(group.tp_mode),
+            group.aggregate_tp_percent,
+            stop_loss=group.stop_loss,
         )
         if (decision.close_group or decision.legs) and execute(ctx, group, decision, price):
             sent += 1
@@ -92,6 +116,18 @@ def sweep(ctx: EngineContext, symbols: set[str] | None = None) -> int:
 
 def execute(ctx: EngineContext, group: PositionGroup, decision: TpDecision, price: Decimal) -> bool:
     """Close what the decision says; False when a leg TP waits because it is too small to sell."""
+    if decision.stop:
+        events.record(
+            events.Category.ORDER,
+            f"group #{group.pk}: {decision.reason}; closing the group",
+            severity=events.Severity.WARNING,
+            symbol=group.symbol,
+            timeframe=group.timeframe,
+            group_id=group.pk,
+            now=ctx.now(),
+        )
+        positions.close_group(ctx, group, decision.reason, Purpose.EXIT)
+        return True
     if decision.close_group:
         events.record(
             events.Category.ORDER,

@@ -32,6 +32,9 @@ class PositionGroup(models.Model):
     status = models.CharField(max_length=20, choices=GroupStatus.choices, default=GroupStatus.WAITING)
     tp_mode = models.CharField(max_length=10)  # snapshot of the config at open
     aggregate_tp_percent = percent_field()
+    # The webhook's risk.stop_loss, watched by the engine: crossed, the group closes. The latest
+    # entry that carries one moves it.
+    stop_loss = price_field(null=True, blank=True)
     pyramid_count = models.PositiveSmallIntegerField(default=0)
     realized_pnl = money_field()
     fees_paid = money_field()
@@ -71,6 +74,8 @@ class Pyramid(models.Model):
     size_amount = qty_field()
     size_unit = models.CharField(max_length=5)  # "base" | "quote"
     max_slippage_percent = percent_field(default=Decimal("0.5"))
+    # The webhook's risk.take_profit: this pyramid's legs close together at this price.
+    take_profit = price_field(null=True, blank=True)
     adjustments = models.JSONField(default=list, blank=True)  # pre-flight ladder notes
     created_at = models.DateTimeField()
 
