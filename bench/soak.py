@@ -102,6 +102,27 @@ class Soak:
                 else:
                     self.start_engine(self.rng.choice(CRASH_POINTS) if self.rng.random() < 0.5 else None)
 
+    def final_engine(self) -> None:
+        """The drain runs on an engine without a crash point: the last one started may carry one
+        and would die at it after the killer stopped, leaving nobody to restart it. Killing it is
+        one more crash the run must survive."""
+        with self.lock:
+            if self.engine.poll() is None:
+                self.engine.send_signal(signal.SIGKILL)
+                self.engine.wait()
+                self.tally.kills["engine"] += 1
+            self.start_engine()
+
+    def drained(self) -> bool:
+        if self.engine.poll() is not None:  # never expected; restart rather than wait it out
+            self.tally.kills["engine died while draining"] += 1
+            self.start_engine()
+        received = self.install.scalar("SELECT count(*) FROM trading_signal WHERE status = 'received'")
+        unsent = self.install.scalar(
+            "SELECT count(*) FROM trading_order WHERE state IN ('queued', 'submitting')"
+        )
+        return received == 0 and unsent == 0
+
     # ---- traffic -------------------------------------------------------------------------
 
     def sender(self, count: int, rate: float, markets: int) -> None:
@@ -184,17 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         soak.sender(args.webhooks, args.rate, args.markets)
         soak.done.set()
         killer.join()
-        with soak.lock:
-            if soak.engine.poll() is not None:
-                soak.start_engine()
+        soak.final_engine()
         wait_for(
-            lambda: (
-                install.scalar("SELECT count(*) FROM trading_signal WHERE status = 'received'") == 0
-                and install.scalar(
-                    "SELECT count(*) FROM trading_order WHERE state IN ('queued', 'submitting')"
-                )
-                == 0
-            ),
+            lambda: soak.drained(),
             timeout=300,
             what="the engine to drain the inbox and send every order",
         )

@@ -46,14 +46,19 @@ class RunProcess:
     log_path: Path
 
     def manage(self, *args: str, **env: str) -> str:
-        return subprocess.run(
+        done = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env={**self.env, **env},
-            check=True,
             capture_output=True,
             text=True,
-        ).stdout.strip()
+        )
+        # The command's own words, not only its exit status, when it fails.
+        assert done.returncode == 0, (
+            f"manage.py {' '.join(args)} exited {done.returncode}\n"
+            f"stdout: {done.stdout}\nstderr: {done.stderr}\nserver log tail: {self.log()[-2000:]}"
+        )
+        return done.stdout.strip()
 
     def secret(self) -> str:
         return json.loads((self.data_dir / "config.json").read_text())["security"]["webhook_secret"]
