@@ -151,12 +151,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # A skipped engine tick is counted (GET /api/v1/health), not logged once per skip.
+    "filters": {"skipped_runs": {"()": "trading.engine.skips.SkippedRunDemoted"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Until the config is read; then `logging.level` applies, unless LOG_LEVEL is set (trading.logfile).
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
         "apscheduler": {"level": "WARNING"},
+        "apscheduler.scheduler": {"filters": ["skipped_runs"]},
         "ccxt": {"level": "WARNING"},
     },
 }

@@ -62,6 +62,11 @@ class ExchangeAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.label} ({self.venue})"
 
+    @property
+    def real_money(self) -> bool:
+        """Orders here move real funds: neither the paper exchange nor a testnet or demo account."""
+        return self.venue != Venue.PAPER and not self.sandbox
+
 
 class EncryptionCanary(models.Model):
     """A known value encrypted with the current key: a wrong key silently yields ciphertext, so

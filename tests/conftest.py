@@ -28,6 +28,19 @@ class TestClock:
         return self.current
 
 
+@pytest.fixture(autouse=True)
+def _config_checked_afresh() -> None:
+    """The webhook path may skip the config's version check for a second (config_service.current);
+    a test's database is rolled back, so the next test must look again. (Not in the browser tests:
+    they run without Django in this process.)"""
+    from django.apps import apps
+
+    if apps.ready:
+        from trading import config_service
+
+        config_service.forget_checked()
+
+
 @pytest.fixture
 def clock() -> TestClock:
     return TestClock()

@@ -3,13 +3,15 @@
 The document is plain JSON (`<data dir>/config.json`, mirrored in the database). Money and
 percent values are Decimals, written as strings so nothing passes through a float. Every field
 has a default, bounds and a description; `field_reference()` turns them into the docs table and
-the settings UI. Unknown keys are errors, so a typo never silently falls back to a default.
+the settings UI. Unknown keys are errors, so a typo never silently falls back to a default;
+retired keys (`RETIRED_FIELDS`) are the exception: dropped with a logged note.
 
 No Django here: the API, the `load_config` command and the engine all call these functions.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,6 +21,7 @@ from trading.core.types import DcaLevel
 from .config_sections import (  # noqa: F401 - re-exported: the public face of the config
     CONFIG_VERSION,
     MASK,
+    RETIRED_FIELDS,
     SECRET_FIELDS,
     SECTIONS,
     SELECTION_RULES,
@@ -26,6 +29,8 @@ from .config_sections import (  # noqa: F401 - re-exported: the public face of t
     ConfigInvalid,
     EngineConfig,
 )
+
+log = logging.getLogger(__name__)
 
 
 def default_config() -> EngineConfig:
@@ -62,10 +67,31 @@ def _errors_from(exc: ValidationError, data: Any) -> list[dict[str, str]]:
     return errors
 
 
+def without_retired(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the keys `RETIRED_FIELDS` lists (a copy; `data` is left as it was).
+
+    A file or stored document from an older version keeps loading after a key is retired, where
+    "unknown key" would otherwise refuse the whole document.
+    """
+    doc = dict(data)
+    dropped: list[str] = []
+    for section, field in RETIRED_FIELDS:
+        if field is None and section in doc:
+            del doc[section]
+            dropped.append(section)
+        elif field is not None and isinstance(doc.get(section), dict) and field in doc[section]:
+            doc[section] = {key: value for key, value in doc[section].items() if key != field}
+            dropped.append(f"{section}.{field}")
+    if dropped:
+        log.info("config: ignoring retired key(s) %s; they have no effect any more", ", ".join(dropped))
+    return doc
+
+
 def validate_document(data: Any) -> EngineConfig:
     """Validate a full document (missing sections/fields take defaults); raise ConfigInvalid with every error."""
     if not isinstance(data, dict):
         raise ConfigInvalid([{"field": "", "message": "the configuration must be a JSON object"}])
+    data = without_retired(data)
     try:
         return EngineConfig.model_validate(data)
     except ValidationError as exc:
@@ -99,6 +125,7 @@ def merge_update(current: EngineConfig, incoming: Any) -> EngineConfig:
     """
     if not isinstance(incoming, dict):
         raise ConfigInvalid([{"field": "", "message": "the configuration must be a JSON object"}])
+    incoming = without_retired(incoming)
     merged = to_json_dict(current)
     for key, value in incoming.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):

@@ -25,6 +25,19 @@ from trading.core.types import TpMode
 
 CONFIG_VERSION = 1
 SECRET_FIELDS: tuple[tuple[str, str], ...] = (("security", "webhook_secret"),)
+# Keys an older version documented and this one no longer has, as (section, field); field None
+# retires the whole section. A document that still carries one loads: `config_schema` drops the key
+# with a logged note instead of failing on it as unknown (sections forbid extra keys).
+RETIRED_FIELDS: tuple[tuple[str, str | None], ...] = (
+    # `precision`: both of its switches only ever had one safe setting, which is now fixed.
+    # - enforce: prices and quantities are always rounded on the exchange's grid and checked
+    #   against its minimums. Off, orders would go out off-grid or too small, and the exchange
+    #   (the paper one too) would reject them after the group was opened.
+    # - merge_small_legs: a DCA leg below the exchange minimum always hands its weight to a
+    #   neighbour (core/ladder.py). Dropping it instead would quietly buy less than the pyramid's
+    #   configured size.
+    ("precision", None),
+)
 MASK = "********"
 
 SelectionRule = Literal[
@@ -76,10 +89,18 @@ class _Section(BaseModel):
 
 class AppSettings(_Section):
     mode: Literal["paper", "live"] = Field(
-        "paper", description="paper simulates every order; live sends real ones."
+        "paper",
+        description="paper: new positions open only where no real money is at stake (the paper exchange,"
+        " exchange testnets); an entry for a real-money account is rejected, while positions already"
+        " open there are still managed (take-profits, exits, risk closes). live: every enabled account"
+        " trades.",
     )
     instance_name: str = Field(
-        "tv-engine", min_length=1, max_length=64, description="Name shown in the UI and in logs."
+        "tv-engine",
+        min_length=1,
+        max_length=64,
+        description="Name of this install, shown in the console's header and page titles and in"
+        " GET /api/v1/health.",
     )
     engine_poll_interval_ms: int = Field(
         100, ge=20, le=5000, description="How often the engine loop looks at the inbox, orders and prices."
@@ -348,21 +369,22 @@ class RiskEngineSettings(_Section):
     evaluate_on_fill: bool = Field(True, description="Also run the risk engine right after any fill.")
 
 
-class PrecisionSettings(_Section):
-    enforce: bool = Field(
-        True,
-        description="Round prices and quantities to the exchange grid and refuse orders below its minimums.",
-    )
-    merge_small_legs: bool = Field(
-        True,
-        description="Merge a DCA leg that is below the exchange minimum into a neighbouring leg instead of dropping it.",
-    )
-
-
 class LoggingSettings(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", description="Log level.")
-    file_max_mb: int = Field(10, ge=1, le=1024, description="Size at which the log file rotates, in MB.")
-    file_backups: int = Field(5, ge=0, le=100, description="Rotated log files kept.")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO",
+        description="Level of the process log (stderr): messages below it are dropped. LOG_LEVEL in the"
+        " environment wins. Events (console, API, event log file) are always kept.",
+    )
+    file_max_mb: int = Field(
+        10, ge=1, le=1024, description="Size at which the event log file (logs/engine.jsonl) rotates, in MB."
+    )
+    file_backups: int = Field(
+        5,
+        ge=0,
+        le=100,
+        description="Rotated event log files kept (engine.jsonl.1, .2, ...); 0 = the file starts over"
+        " when full.",
+    )
     event_retention_days: int = Field(
         30, ge=1, le=3650, description="Days engine events are kept in the database."
     )
@@ -452,7 +474,6 @@ class EngineConfig(_Section):
     grid_strategy: GridStrategySettings = Field(default_factory=GridStrategySettings)
     waiting_rule: WaitingRuleSettings = Field(default_factory=WaitingRuleSettings)
     risk_engine: RiskEngineSettings = Field(default_factory=RiskEngineSettings)
-    precision: PrecisionSettings = Field(default_factory=PrecisionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     ui: UiSettings = Field(default_factory=UiSettings)

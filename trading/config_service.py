@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
-from . import events
+from . import events, logfile
 from .config_schema import (
     ConfigInvalid,
     EngineConfig,
@@ -38,6 +39,7 @@ class ConfigConflict(Exception):
 
 # Keyed by (version, saved at): a rolled-back transaction can reuse a version number.
 _cache: tuple[tuple[int, datetime], EngineConfig] | None = None
+_checked_at = float("-inf")  # time.monotonic() of the last version check
 
 
 def config_path() -> Path:
@@ -79,13 +81,28 @@ def _store(cfg: EngineConfig, now: datetime, expected_version: int | None = None
             row.updated_at = now
             row.save()
     _write_file_atomically(document)
+    forget_checked()  # this process applies its own change at once, webhooks included
     return row
 
 
-def current() -> EngineConfig:
-    """The config in force, cached per stored version (one cheap query per call)."""
-    global _cache
+def forget_checked() -> None:
+    """Make the next `current(max_age=...)` look at the stored version again."""
+    global _checked_at
+    _checked_at = float("-inf")
+
+
+def current(max_age: float = 0.0) -> EngineConfig:
+    """The config in force, cached per stored version (one cheap query per call).
+
+    `max_age` > 0 skips even that query while this process checked the version less than `max_age`
+    seconds ago: the webhook path's choice (a change saved by another process applies within that
+    time; one saved by this process applies at once, `_store` forgets the check).
+    """
+    global _cache, _checked_at
+    if max_age > 0 and _cache is not None and time.monotonic() - _checked_at < max_age:
+        return _cache[1]
     key = ConfigDocument.objects.filter(pk=1).values_list("version", "updated_at").first()
+    _checked_at = time.monotonic()
     if key is None:
         ensure_initialised()
         return current()
@@ -94,6 +111,7 @@ def current() -> EngineConfig:
     row = ConfigDocument.objects.get(pk=1)
     cfg = validate_document(row.document)
     _cache = ((row.version, row.updated_at), cfg)
+    logfile.apply(cfg.logging)  # a new version: the web and the engine both log as it says
     return cfg
 
 

@@ -2,9 +2,10 @@
 
 Bursts collapse into at most one message per `ui.realtime_update_ms` (never one push per tick per
 leg). Consumers subscribe to the channel-layer group `console` and re-render the named topics.
-In the embedded single-process default the in-memory layer lives on daphne's event loop, so the
-publisher hands its message to that loop (and drops it once that loop has stopped: no page is
-connected any more); with `REDIS_URL` any process can publish.
+In the embedded default (`manage.py run`) the in-memory layer lives on daphne's event loop in the
+web process, so the engine process hands what changed to the web over their link (`use_sink`,
+trading/engine_link.py) and the web publishes it through that loop (and drops it once that loop has
+stopped: no page is connected any more); with `REDIS_URL` any process can publish.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -36,6 +38,15 @@ _groups: set[int] = set()
 _web_loop: asyncio.AbstractEventLoop | None = None
 # A push waits this long at most for the web loop: it must never hold up the engine's scheduler.
 PUSH_TIMEOUT_SEC = 1.0
+
+
+_sink: Callable[[list[str], list[int]], object] | None = None
+
+
+def use_sink(sink: Callable[[list[str], list[int]], object] | None) -> None:
+    """Hand each flush to `sink` instead of the channel layer (the engine process under `run`)."""
+    global _sink
+    _sink = sink
 
 
 def use_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
@@ -90,7 +101,24 @@ def publish(topics: list[str], group_ids: list[int]) -> None:
 def flush() -> bool:
     """Publish what accumulated since the last flush; True if anything was sent."""
     topics, groups = take()
-    if topics:
+    if not topics:
+        return False
+    if _sink is not None:
+        _sink(topics, groups)
+    else:
         publish(topics, groups)
-        return True
-    return False
+    return True
+
+
+def start_flusher(interval_sec: float, stop: threading.Event) -> None:
+    """Flush this process's marks every `interval_sec` on a daemon thread until `stop` (the web process
+    of `run`: its own events, e.g. an accepted webhook, are pushed from here)."""
+
+    def loop() -> None:
+        while not stop.wait(interval_sec):
+            try:
+                flush()
+            except Exception:  # noqa: BLE001 - a console push must never stop the pushes
+                log.warning("live push failed", exc_info=True)
+
+    threading.Thread(target=loop, name="live-flush", daemon=True).start()

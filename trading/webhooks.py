@@ -28,10 +28,14 @@ from .core.webhook_payload import (
     parse_signal,
     redact,
 )
-from .models import EngineState, Signal, SignalStatus
+from .models import Signal, SignalStatus
 from .models.inbox import PayloadClaim
 
 log = logging.getLogger(__name__)
+
+# The config's version is checked at most this often on the webhook path (no query per webhook); a
+# change saved in another web process applies within this time, one saved in this process at once.
+CONFIG_RECHECK_SEC = 1.0
 
 
 def client_ip(request: HttpRequest, cfg: EngineConfig) -> str:
@@ -137,7 +141,7 @@ def _receive(request: HttpRequest) -> JsonResponse:
         response = JsonResponse({"status": "rejected", "error": "method not allowed; use POST"}, status=405)
         response["Allow"] = "POST"
         return response
-    cfg = config_service.current()
+    cfg = config_service.current(max_age=CONFIG_RECHECK_SEC)
     ip = client_ip(request, cfg)
     if cfg.security.ip_allowlist_enabled and not ip_allowed(ip, cfg.security.ip_allowlist):
         return reject(403, f"source address {ip} is not on the allow-list", ip=ip, now=now)
@@ -208,8 +212,6 @@ def _accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: d
             if claimed:
                 signal.save()
                 _record(signal, f"accepted as signal #{signal.pk}", ip, now)
-                # Last, so the one hot row every webhook updates is locked only until the commit.
-                EngineState.objects.filter(pk=1).update(last_webhook_at=now)
     except IntegrityError:
         if signal.dedupe_key is None:
             raise

@@ -29,6 +29,7 @@ from tests.factories import (
     fill_leg,
     reset_config,
 )
+from trading import config_service
 from trading.api.schemas import GroupStatusFilter
 from trading.models import ApiToken, EngineState, GroupStatus, SignalStatus
 
@@ -107,7 +108,16 @@ def test_health_is_public_and_shows_only_status_fields(client: Client) -> None:
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"engine", "heartbeat_at", "db", "last_webhook_at", "config_version"}
+    assert set(body) == {
+        "engine",
+        "heartbeat_at",
+        "db",
+        "last_webhook_at",
+        "config_version",
+        "instance_name",
+        "mode",
+        "skipped_ticks",
+    }
     assert body["engine"] == "running"
     assert body["db"] == "ok"
     assert body["last_webhook_at"].startswith("2024-03-01T12:00:00")
@@ -129,6 +139,12 @@ def test_health_reports_a_stale_heartbeat_as_stopped(
     heartbeat = None if heartbeat_age is None else datetime.now(UTC) - heartbeat_age
     EngineState.objects.create(pk=1, status=status, heartbeat_at=heartbeat)
     assert client.get("/api/v1/health").json()["engine"] == shown
+
+
+def test_health_names_the_instance_and_its_mode(client: Client) -> None:
+    config_service.update({"app": {"instance_name": "desk-7", "mode": "live"}}, source="test")
+    body = client.get("/api/v1/health").json()
+    assert (body["instance_name"], body["mode"]) == ("desk-7", "live")
 
 
 def test_health_without_an_engine_row_is_stopped(client: Client) -> None:

@@ -120,7 +120,7 @@ def test_an_order_the_exchange_no_longer_knows_is_marked_cancelled_with_a_warnin
     assert (dca1.state, dca1.error) == (OrderState.CANCELLED, "the exchange no longer knows this order")
     assert Event.objects.filter(
         severity=Event.Severity.WARNING,
-        message=f"order {dca1.client_order_id} unknown to the exchange; marked cancelled",
+        message=f"order {dca1.client_order_id} cancelled: the exchange no longer knows this order",
     ).exists()
     assert leg(group_of(), 1).state == LegState.CANCELLED
     assert PaperOrder.objects.count() == paper_before  # not re-sent: it was accepted once already

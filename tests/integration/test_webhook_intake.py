@@ -38,6 +38,41 @@ def test_accepted_webhook_answers_202_and_persists_exactly_one_received_signal(
     assert trading_state() == before  # groups, orders and the queue are the engine's to write
 
 
+def _statements(queries: list[dict]) -> list[str]:
+    """The SQL a request ran, without transaction control (the test's own wrapping transaction turns
+    the view's BEGIN/COMMIT into SAVEPOINT/RELEASE)."""
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
+    return [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(control)]
+
+
+def test_an_accepted_webhook_runs_at_most_three_statements(engine, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    post(
+        client, signal_payload(trade_id="warm-up")
+    )  # the first request reads the config into this process's cache
+    with CaptureQueriesContext(connection) as captured:
+        response = post(client, signal_payload(trade_id="measured"))
+    assert response.status_code == 202
+    statements = _statements(captured.captured_queries)
+    # The payload claim, the inbox row and its event: no engine-state UPDATE, no config query.
+    assert len(statements) <= 3, statements
+    assert not any("trading_enginestate" in sql or "trading_configdocument" in sql for sql in statements)
+
+
+def test_a_rejected_webhook_writes_only_its_event(engine, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    post(client, signal_payload(trade_id="warm-up"))
+    with CaptureQueriesContext(connection) as captured:
+        response = post(client, signal_payload(secret="wrong"))
+    assert response.status_code == 401
+    statements = _statements(captured.captured_queries)
+    assert len(statements) == 1 and "trading_event" in statements[0], statements
+
+
 @pytest.mark.parametrize("path", [URL, URL + "/"])
 def test_both_spellings_of_the_url_answer_202_without_a_redirect(engine, client, path):
     response = post(client, path=path)
@@ -179,3 +214,13 @@ def test_secret_from_the_environment_wins_over_the_config(engine, client, settin
     settings.ENGINE_WEBHOOK_SECRET = "from-the-environment"
     assert post(client, signal_payload(secret=TEST_SECRET)).status_code == 401
     assert post(client, signal_payload(secret="from-the-environment")).status_code == 202
+
+
+def test_the_engine_heartbeat_records_when_the_last_webhook_arrived(engine, client):
+    from trading.models import EngineState
+
+    post(client, signal_payload(trade_id="first"))
+    post(client, signal_payload(trade_id="second"))
+    engine.heartbeat()
+    latest = Signal.objects.order_by("-received_at").first().received_at
+    assert EngineState.objects.get(pk=1).last_webhook_at == latest

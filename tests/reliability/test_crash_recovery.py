@@ -1,15 +1,15 @@
 """kill -9 at every point of applying a signal: after a restart, one pyramid and each order once.
 
-The engine is `manage.py run`, started as a user would, with `ENGINE_CRASH_AT` naming the point
-where it SIGKILLs itself (trading/engine/crashpoints.py). The restarted engine must finish the job
-without repeating any of it: one pyramid for the signal, one order per leg under one client id, the
-paper exchange holding exactly those orders, and balances equal to the fills.
+The engine is the one `manage.py run` starts, as a user would, with `ENGINE_CRASH_AT` naming the
+point where it SIGKILLs itself (trading/engine/crashpoints.py). `run` then starts a new engine
+process (without the crash point), and that engine must finish the job without repeating any of it:
+one pyramid for the signal, one order per leg under one client id, the paper exchange holding
+exactly those orders, and balances equal to the fills.
 """
 
 from __future__ import annotations
 
 import json
-import signal as signals
 
 import pytest
 
@@ -39,16 +39,13 @@ def settled(install: Install) -> bool:
     ],
 )
 def test_a_signal_killed_mid_application_opens_one_pyramid_and_sends_each_order_once(install, crash_at):
-    doomed = Server(install, ENGINE_CRASH_AT=crash_at)
-    assert doomed.webhook(entry_price="43000", order_size="500") == 202
-    wait_for(lambda: doomed.proc.poll() is not None, timeout=60, what=f"the engine to die at {crash_at}")
-    assert doomed.proc.returncode == -signals.SIGKILL, install.tail()
-
-    survivor = Server(install)
+    server = Server(install, ENGINE_CRASH_AT=crash_at)
     try:
-        wait_for(lambda: settled(install), timeout=60, what="the restarted engine to finish the signal")
+        assert server.webhook(entry_price="43000", order_size="500") == 202
+        wait_for(server.engine_was_killed, timeout=60, what=f"the engine to die at {crash_at}")
+        wait_for(lambda: settled(install), timeout=90, what="the restarted engine to finish the signal")
     finally:
-        survivor.stop()
+        server.stop()
 
     assert install.query("SELECT signal_id, count(*) FROM trading_pyramid GROUP BY signal_id") == [(1, 1)]
     ours = sorted(row[0] for row in install.query("SELECT client_order_id FROM trading_order"))
@@ -71,17 +68,14 @@ def test_a_promotion_killed_mid_way_neither_loses_the_queued_entry_nor_leaves_it
     finally:
         first.stop()
 
-    doomed = Server(install, ENGINE_CRASH_AT="promotion_applied")
-    assert doomed.webhook(intent="exit", side="sell", symbol="BTCUSDT", trade_id="btc-exit") == 202
-    wait_for(lambda: doomed.proc.poll() is not None, timeout=60, what="the engine to die mid-promotion")
-    assert doomed.proc.returncode == -signals.SIGKILL, install.tail()
-
-    survivor = Server(install)
+    server = Server(install, ENGINE_CRASH_AT="promotion_applied")
     try:
-        wait_for(lambda: signal_status(install, "eth") == "applied", timeout=60, what="ETH to be promoted")
+        assert server.webhook(intent="exit", side="sell", symbol="BTCUSDT", trade_id="btc-exit") == 202
+        wait_for(server.engine_was_killed, timeout=60, what="the engine to die mid-promotion")
+        wait_for(lambda: signal_status(install, "eth") == "applied", timeout=90, what="ETH to be promoted")
         wait_for(lambda: settled(install), timeout=60, what="its orders to go out")
     finally:
-        survivor.stop()
+        server.stop()
     reason = install.scalar("SELECT reason FROM trading_signal WHERE trade_id = 'eth'")
     assert reason.startswith("promoted from the queue: opened group #")
     assert install.scalar("SELECT count(*) FROM trading_queueentry") == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -122,7 +123,15 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = install.start("run", "--port", str(self.port), *args, **env)
+        self.log_path = install.logs[-1]
         wait_for(self._healthy, timeout=90, what="manage.py run to answer")
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def engine_was_killed(self) -> bool:
+        """`run` saw its engine process die by SIGKILL (and starts a new one: trading/engine_process.py)."""
+        return f"exited with status -{signal.SIGKILL.value}" in self.log()
 
     def _healthy(self) -> bool:
         if self.proc.poll() is not None:

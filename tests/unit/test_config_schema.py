@@ -119,7 +119,6 @@ def test_defaults_match_spec() -> None:
     assert risk.partial_close_enabled is True
     assert risk.min_close_notional == Decimal("20")
     assert (risk.evaluate_interval_sec, risk.evaluate_on_fill) == (10, True)
-    assert (cfg.precision.enforce, cfg.precision.merge_small_legs) == (True, True)
     log = cfg.logging
     assert (log.level, log.file_max_mb, log.file_backups, log.event_retention_days) == ("INFO", 10, 5, 30)
     sec = cfg.security

@@ -37,6 +37,15 @@ router = Router(tags=["system"])
 
 # Older than this (or three heartbeat intervals, if longer) and the engine is reported stopped.
 HEARTBEAT_STALE_AFTER = timedelta(seconds=10)
+# Health fields that come from the database: null when it is down.
+_READ_FROM_DB = (
+    "heartbeat_at",
+    "last_webhook_at",
+    "config_version",
+    "instance_name",
+    "mode",
+    "skipped_ticks",
+)
 
 
 def engine_status(state: EngineState | None, now: datetime) -> str:
@@ -52,10 +61,10 @@ def health(request: HttpRequest) -> Status[dict]:
     """Public: status fields only, for load balancers and uptime checks. 503 when the database is down."""
     try:
         state = EngineState.objects.filter(pk=1).first()
+        app = config_service.current().app
         version = config_service.current_version()
     except DatabaseError:
-        empty = {"heartbeat_at": None, "last_webhook_at": None, "config_version": None}
-        return Status(503, {"engine": "unknown", "db": "error", **empty})
+        return Status(503, {"engine": "unknown", "db": "error", **dict.fromkeys(_READ_FROM_DB)})
     return Status(
         200,
         {
@@ -64,6 +73,10 @@ def health(request: HttpRequest) -> Status[dict]:
             "db": "ok",
             "last_webhook_at": state.last_webhook_at if state else None,
             "config_version": version,
+            # Which install answers, and whether it trades real money: a monitor can alert on either.
+            "instance_name": app.instance_name,
+            "mode": app.mode,
+            "skipped_ticks": state.skipped_ticks if state else 0,
         },
     )
 

@@ -111,6 +111,9 @@ class HealthOut(Schema):
     db: str
     last_webhook_at: datetime | None
     config_version: int | None
+    instance_name: str | None
+    mode: str | None  # app.mode: paper | live
+    skipped_ticks: int | None
 
 
 class PoolOut(Schema):

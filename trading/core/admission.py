@@ -1,9 +1,9 @@
 """Whether an entry may trade at all, decided before anything is written or sent.
 
-Three rules: the signal's price must be near the market (a stale or mistyped price would fill the
-whole ladder at once), a stop-loss must not already be crossed, and the account must hold what the
-pyramid spends (quote for a long; on a spot account, the coins a short sells). Each returns the
-reason an entry is refused, or None.
+Four rules: in paper mode the account must not trade real money, the signal's price must be near
+the market (a stale or mistyped price would fill the whole ladder at once), a stop-loss must not
+already be crossed, and the account must hold what the pyramid spends (quote for a long; on a spot
+account, the coins a short sells). Each returns the reason an entry is refused, or None.
 """
 
 from __future__ import annotations
@@ -23,6 +23,20 @@ def assets_of(symbol: str) -> tuple[str, str]:
     """("BTC", "USDT") from "BTC/USDT" or "BTC/USDT:USDT"."""
     base, _, quote = symbol.split(":", 1)[0].partition("/")
     return base, quote
+
+
+def mode_problem(mode: str, real_money: bool, account_label: str) -> str | None:
+    """In paper mode (`app.mode`) no position opens where real money is at stake.
+
+    Only entries are refused: exits, take-profits and risk closes of positions opened before the
+    switch go on, so a switch to paper (or an upgrade that starts reading the setting) never leaves
+    a real position unmanaged.
+    """
+    if mode != "paper" or not real_money:
+        return None
+    return (
+        f"app.mode is paper and account {account_label} trades real money; set app.mode to live to trade it"
+    )
 
 
 def entry_deviation_problem(entry_price: Decimal, live_price: Decimal, max_percent: Decimal) -> str | None:

@@ -20,6 +20,7 @@ from ..core.admission import (
     entry_deviation_problem,
     funds_problem,
     ladder_cost,
+    mode_problem,
     stop_crossed_problem,
 )
 from ..core.clientid import Purpose
@@ -39,6 +40,28 @@ _AMOUNT = DecimalField(max_digits=40, decimal_places=24)
 
 def live_price(ctx: EngineContext, account: ExchangeAccount, symbol: str) -> Decimal | None:
     return prices.fetch(ctx, [(account.pk, symbol)]).get((account.pk, symbol))
+
+
+def paper_mode_problem(ctx: EngineContext, account: ExchangeAccount) -> str | None:
+    """Judged on arrival and again when a queued entry is promoted (the mode may change meanwhile)."""
+    return mode_problem(ctx.cfg.app.mode, account.real_money, account.label)
+
+
+def announce_paper_mode(ctx: EngineContext) -> None:
+    """At start, in paper mode: an alert naming the enabled real-money accounts, whose entries will
+    be rejected (an install that traded live before `app.mode` was read must not find out late)."""
+    if ctx.cfg.app.mode != "paper":
+        return
+    accounts = ExchangeAccount.objects.filter(enabled=True).only("label", "venue", "sandbox")
+    labels = [account.label for account in accounts if account.real_money]
+    if labels:
+        events.record(
+            events.Category.ENGINE,
+            f"app.mode is paper: entries on {', '.join(labels)} (real money) are rejected; positions"
+            " already open there are still managed. Set app.mode to live to trade them.",
+            severity=events.Severity.ERROR,
+            now=ctx.now(),
+        )
 
 
 def price_problem(

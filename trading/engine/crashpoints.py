@@ -17,7 +17,10 @@ from __future__ import annotations
 import os
 import signal
 
-_WANTED = os.environ.get("ENGINE_CRASH_AT", "")
+CRASH_AT_ENV = "ENGINE_CRASH_AT"
+# Read once per process. `manage.py run` arms only the first engine it starts: the one it starts
+# after that crash runs without it, and has to recover what the first left behind.
+_WANTED = os.environ.get(CRASH_AT_ENV, "")
 _passes: dict[str, int] = {}
 
 

@@ -320,15 +320,19 @@ def refresh_group(
         status = derive_group_status(progress, closing, close_live.exists())
     if status == group.status:
         return False
-    group.status = status
-    fields = ["status", "updated_at", *also]
+    values = {"status": status, "updated_at": timezone.now(), **{name: getattr(group, name) for name in also}}
+    if status == GroupStatus.CLOSED:
+        values.update(closed_at=ctx.now(), close_reason=group.close_reason or "all legs closed")
+    # A closed group is final. Only the path that actually moves it records the close: another one
+    # still holding the group as it was before (the TP sweep, the risk cycle, a second report on
+    # the same close) changes nothing, so the close is told once.
+    if not PositionGroup.objects.filter(pk=group.pk).exclude(status=GroupStatus.CLOSED).update(**values):
+        group.refresh_from_db(fields=["status", "closed_at", "close_reason"])
+        return False
+    for name, value in values.items():
+        setattr(group, name, value)
     if status == GroupStatus.CLOSED:
         ctx.forget(POOL)
-        group.closed_at = ctx.now()
-        group.close_reason = group.close_reason or "all legs closed"
-        fields += ["closed_at", "close_reason"]
-    group.save(update_fields=fields)
-    if status == GroupStatus.CLOSED:
         group.refresh_from_db(fields=["realized_pnl"])
         events.record(
             events.Category.SIGNAL,

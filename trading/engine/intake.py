@@ -198,8 +198,12 @@ def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup 
 
 
 def _refusal(ctx: EngineContext, signal: Signal, account: ExchangeAccount) -> str | None:
-    """Why this entry may not trade at all (price far from the market, stop-loss already crossed, a
-    short the account cannot make), decided before it is routed or queued."""
+    """Why this entry may not trade at all (a real-money account in paper mode, price far from the
+    market, stop-loss already crossed, a short the account cannot make), decided before it is routed
+    or queued."""
+    mode = admission.paper_mode_problem(ctx, account)
+    if mode:
+        return mode
     side = Side(signal.side)
     _hint_price(ctx, account, signal)  # a paper market without a price takes the signal's
     stop_loss, _ = risk_levels(signal.payload)

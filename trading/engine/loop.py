@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import close_old_connections
+from django.db.models import Subquery
 
 from risk.engine import cycle  # the risk app plugs into the loop here
 
 from .. import config_service, events
-from ..models import EngineState, Event
+from ..models import EngineState, Event, Signal
 from ..models.inbox import PayloadClaim
 from . import (
+    admission,
     commands,
     dispatch,
     fencing,
@@ -30,6 +32,7 @@ from .context import EngineContext, engine_state
 from .fencing import LeaseLost
 from .lock import EngineLock, owner_label
 from .lockguard import LockGuard
+from .skips import SkipCounter
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class Engine:
         self._holding_since: datetime | None = None
         # Set from another thread (a signal handler) to end the current tick between steps.
         self.stopping = threading.Event()
+        # Counted by the scheduler (runner.py), published by `heartbeat`.
+        self.skipped_ticks = SkipCounter()
 
     @property
     def suspended(self) -> str | None:
@@ -74,6 +79,7 @@ class Engine:
         if self.lock is not None:
             self.lock.acquire()
         self.take_over()
+        admission.announce_paper_mode(self.ctx)
         commands.recover_interrupted(self.ctx)
         markets.refresh_all(self.ctx, force=True)
         self.reconcile()
@@ -88,6 +94,7 @@ class Engine:
         state.heartbeat_at = now
         state.owner = owner_label()
         state.last_error = ""
+        state.skipped_ticks = self.skipped_ticks.count
         state.save()
         events.record(
             events.Category.ENGINE, f"engine started ({state.owner}, lease {self.ctx.epoch})", now=now
@@ -179,7 +186,13 @@ class Engine:
             return  # the state row belongs to whichever engine holds the lock now
         paused = EngineState.objects.filter(pk=1).values_list("paused", flat=True).first()
         status = EngineState.Status.PAUSED if paused else EngineState.Status.RUNNING
-        EngineState.objects.filter(pk=1).update(heartbeat_at=self.ctx.now(), status=status)
+        EngineState.objects.filter(pk=1).update(
+            heartbeat_at=self.ctx.now(),
+            status=status,
+            skipped_ticks=self.skipped_ticks.count,
+            # Kept here, not by every webhook: the web's insert path stays at three statements.
+            last_webhook_at=Subquery(Signal.objects.order_by("-received_at").values("received_at")[:1]),
+        )
 
     def prune_events(self) -> int:
         """Drop events older than `logging.event_retention_days` (the JSON log file keeps its own rotation)."""

@@ -26,7 +26,7 @@ from ..core.precision import order_violations
 from ..core.types import MarketRules, OrderSide
 from ..models import DcaLeg, Order, OrderState, PositionGroup
 from ..models.orders import LIVE_ORDER_STATES
-from . import fills
+from . import fills, order_states
 from .context import EngineContext
 
 _STATE_FROM_REPORT = {
@@ -145,22 +145,18 @@ def insert_orders(ctx: EngineContext, built: list[Order]) -> list[Order]:
         return Order.objects.bulk_create(built)
 
 
-def preflight(order: Order, rules: MarketRules, reference_price: Decimal) -> bool:
+def preflight(ctx: EngineContext, order: Order, rules: MarketRules, reference_price: Decimal) -> bool:
     """Block (never send) an order the exchange would refuse. Returns True if it may go."""
     price = order.price if order.price is not None else reference_price
     found = order_violations(price, order.qty, rules)
     if not found:
         return True
-    order.state = OrderState.BLOCKED
-    order.error = "; ".join(v.message for v in found)[:500]
-    order.save(update_fields=["state", "error"])
-    events.record(
-        events.Category.PRECISION,
-        f"order {order.client_order_id} blocked before sending: {order.error}",
-        severity=events.Severity.WARNING,
-        symbol=order.symbol,
-        group_id=order.group_id,
-        context={"qty": order.qty, "price": price, "rules": rules.__dict__},
+    order_states.move(
+        ctx,
+        order,
+        OrderState.BLOCKED,
+        reason="; ".join(v.message for v in found),
+        context={"price": price, "rules": rules.__dict__},
     )
     return False
 
@@ -187,6 +183,8 @@ def apply_report(ctx: EngineContext, order: Order, report: OrderReport) -> None:
     """Bring our order row (and its leg, group and trades) in line with the exchange's view."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.state == OrderState.SUBMITTING:  # its answer was lost: a lookup found it
+            order_states.accepted(ctx, order, report.status, how=" (found by its client id)")
         _apply(ctx, order, report, fills.position_of(order))
 
 
@@ -195,27 +193,39 @@ def _apply(ctx: EngineContext, order: Order, report: OrderReport, position: fill
     if report.filled_qty - order.filled_qty > 0:
         fills.book_fill(ctx, order, report, position)
     order.exchange_order_id = report.exchange_order_id or order.exchange_order_id
-    if report.status is OrderStatus.OPEN:
-        if order.state != OrderState.CANCELLING:
-            order.state = OrderState.PARTIALLY_FILLED if report.filled_qty > 0 else OrderState.OPEN
-    else:
-        order.state = _STATE_FROM_REPORT[report.status]
+    new = _reported_state(order, report)
+    order_states.move(ctx, order, new, **_why(ctx, order, report, new), save=False)
     order.updated_at = ctx.now()
     order.save(update_fields=_REPORTED)
     fills.settle(ctx, order, position)
 
 
 # What a report can change on our order row.
-_REPORTED = ["filled_qty", "avg_fill_price", "fee_quote", "exchange_order_id", "state", "updated_at"]
+_REPORTED = ["filled_qty", "avg_fill_price", "fee_quote", "exchange_order_id", "state", "error", "updated_at"]
+
+
+def _reported_state(order: Order, report: OrderReport) -> str:
+    if report.status is not OrderStatus.OPEN:
+        return _STATE_FROM_REPORT[report.status]
+    if order.state == OrderState.CANCELLING:
+        return order.state  # still resting: the cancel we asked for is not confirmed yet
+    return OrderState.PARTIALLY_FILLED if report.filled_qty > 0 else OrderState.OPEN
+
+
+def _why(ctx: EngineContext, order: Order, report: OrderReport, new: str) -> dict[str, str]:
+    """The reason (and loudness) a report's final state is told with, when it is not our doing."""
+    if new == OrderState.REJECTED and order.state != new:
+        return {"reason": f"{ctx.account_by_id(order.account_id).label}: reported {report.status.value}"}
+    if new != OrderState.CANCELLED or order.state in (OrderState.CANCELLING, new):
+        return {}  # a cancel we asked for tells its own reason (kept on the row)
+    what = "expired" if report.status is OrderStatus.EXPIRED else "cancelled"
+    return {"reason": f"{what} by the exchange", "severity": events.Severity.WARNING}
 
 
 def drop_unsent(ctx: EngineContext, order: Order, reason: str) -> None:
     """Cancel an order that never left the queue: nothing to ask the exchange."""
     with fenced(ctx):
-        order.state = OrderState.CANCELLED
-        order.error = reason[:500]
-        order.updated_at = ctx.now()
-        order.save(update_fields=["state", "error", "updated_at"])
+        order_states.move(ctx, order, OrderState.CANCELLED, reason=reason)
         fills.order_finished(ctx, order)
 
 
@@ -223,23 +233,18 @@ def drop_unsent_entries(ctx: EngineContext, group: PositionGroup, unsent: list[O
     """`drop_unsent` for several QUEUED entry orders of one group: one UPDATE for the orders,
     their legs settled together, the group's status derived once."""
     with fenced(ctx):
-        now = ctx.now()
-        Order.objects.filter(pk__in=[o.pk for o in unsent]).update(
-            state=OrderState.CANCELLED, error=reason[:500], updated_at=now
-        )
-        for order in unsent:
-            order.state, order.error, order.updated_at = OrderState.CANCELLED, reason[:500], now
+        order_states.move_all(ctx, unsent, OrderState.CANCELLED, reason=reason)
         fills.end_entries([o.leg_id for o in unsent if o.leg_id is not None])
         fills.refresh_group(ctx, group)
 
 
-def cancel_sent(ctx: EngineContext, sent: list[Order]) -> None:
-    """Ask the exchange to cancel each order (fresh rows); book the answers together."""
+def cancel_sent(ctx: EngineContext, sent: list[Order], reason: str) -> None:
+    """Ask the exchange to cancel each order (fresh rows); book the answers together. The reason
+    is kept on each row: the report confirming the cancel tells it."""
     cancelled: list[tuple[Order, OrderReport]] = []
     for order in sent:
         account = ctx.account_by_id(order.account_id)
-        order.state = OrderState.CANCELLING
-        order.save(update_fields=["state"])
+        order_states.move(ctx, order, OrderState.CANCELLING, reason=reason)
         try:
             report = ctx.adapter(account).cancel_order(order.client_order_id, order.symbol)
         except ExchangeError as exc:
@@ -318,21 +323,17 @@ def sync_one(ctx: EngineContext, order: Order) -> int:
                 return 0  # a request may still be on its way (e.g. an engine that died mid-send)
             # The exchange never saw it: it goes back into the account's queue and is sent again
             # with the same client id, within the pause, the rate limit and the close-first order.
-            order.state = OrderState.QUEUED
-            order.updated_at = ctx.now()
-            order.save(update_fields=["state", "updated_at"])
+            order_states.move(
+                ctx, order, OrderState.QUEUED, reason="the exchange never got it; it is sent again"
+            )
             return 1
         with transaction.atomic():
-            order.state = OrderState.CANCELLED
-            order.error = "the exchange no longer knows this order"
-            order.updated_at = ctx.now()
-            order.save(update_fields=["state", "error", "updated_at"])
-            events.record(
-                events.Category.ORDER,
-                f"order {order.client_order_id} unknown to the exchange; marked cancelled",
+            order_states.move(
+                ctx,
+                order,
+                OrderState.CANCELLED,
+                reason="the exchange no longer knows this order",
                 severity=events.Severity.WARNING,
-                symbol=order.symbol,
-                group_id=order.group_id,
             )
             fills.order_finished(ctx, order)
         return 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import timezone
+
 from exchanges.core.adapter import ExchangeError, OrderType
 from exchanges.models import ExchangeAccount, MarketRule
 
@@ -194,7 +196,7 @@ def place_pyramid_orders(
             )
         )
     for order in orders.insert_orders(ctx, built):
-        if not orders.preflight(order, rules, order.price):
+        if not orders.preflight(ctx, order, rules, order.price):
             order.leg.state = LegState.CANCELLED
             order.leg.save(update_fields=["state", "updated_at"])
     # The whole ladder is queued first, then leaves within the account's rate limits.
@@ -236,7 +238,7 @@ def close_legs(
         allocations={str(k): str(v) for k, v in allocations.items()},
     )
     reference = last_price(ctx, group)
-    if rules is not None and reference is not None and not orders.preflight(order, rules, reference):
+    if rules is not None and reference is not None and not orders.preflight(ctx, order, rules, reference):
         return False
     dispatch.dispatch(ctx, {group.account_id})
     return True
@@ -259,7 +261,10 @@ def open_allocations(group: PositionGroup) -> dict[int, Decimal]:
     return result
 
 
-def cancel_entries(ctx: EngineContext, group: PositionGroup, leg_ids: set[int] | None = None) -> None:
+def cancel_entries(
+    ctx: EngineContext, group: PositionGroup, reason: str, leg_ids: set[int] | None = None
+) -> None:
+    """Cancel the group's live entry orders (of `leg_ids` only, if given); each cancel tells `reason`."""
     chosen = [
         order
         for order in fills.open_orders_of(group, fills.ENTRY_PURPOSES)
@@ -269,19 +274,26 @@ def cancel_entries(ctx: EngineContext, group: PositionGroup, leg_ids: set[int] |
     unsent = [order for order in chosen if order.state == OrderState.QUEUED]
     sent = [order for order in chosen if order.state != OrderState.QUEUED]
     if unsent:
-        orders.drop_unsent_entries(ctx, group, unsent, "cancelled before it was sent")
-    orders.cancel_sent(ctx, sent)
+        orders.drop_unsent_entries(ctx, group, unsent, reason)
+    orders.cancel_sent(ctx, sent, reason)
 
 
 def close_group(
     ctx: EngineContext, group: PositionGroup, reason: str, purpose: Purpose = Purpose.EXIT
 ) -> None:
-    """Exit: cancel every unfilled DCA order, close every filled quantity, release the slot when done."""
-    group.status = GroupStatus.CLOSING
-    group.close_reason = reason[: PositionGroup._meta.get_field("close_reason").max_length]
-    group.save(update_fields=["status", "close_reason", "updated_at"])
+    """Exit: cancel every unfilled DCA order, close every filled quantity, release the slot when done.
+
+    A group another path closed since the caller read it (the TP sweep and the risk cycle act on
+    groups they loaded first) stays closed: nothing is cancelled, sent or recorded again.
+    """
+    reason = reason[: PositionGroup._meta.get_field("close_reason").max_length]
+    still_open = PositionGroup.objects.filter(pk=group.pk).exclude(status=GroupStatus.CLOSED)
+    if not still_open.update(status=GroupStatus.CLOSING, close_reason=reason, updated_at=timezone.now()):
+        group.refresh_from_db()
+        return
+    group.status, group.close_reason = GroupStatus.CLOSING, reason
     # Cancel first: a leg that fills while we cancel is then part of the close.
-    cancel_entries(ctx, group)
+    cancel_entries(ctx, group, f"group #{group.pk} closing ({reason})")
     group.refresh_from_db()
     rules = rules_for(group.account_id, group.symbol, ctx)
     sent = close_legs(ctx, group, open_allocations(group), purpose, rules)

@@ -13,7 +13,7 @@ from ..core.sizing import PyramidSize
 from ..core.types import Side
 from ..models import GroupStatus, PositionGroup, QueueEntry, SignalStatus
 from ..models.groups import OPEN_STATUSES
-from . import crashpoints, orders, queueing
+from . import admission, crashpoints, orders, queueing
 from .context import EngineContext
 from .intake import AlreadyApplied, finish, open_or_pyramid, resolve_market, unknown_symbol_reason
 
@@ -65,6 +65,9 @@ def blocked_reason(ctx: EngineContext, entry: QueueEntry, force: bool) -> str | 
     account: ExchangeAccount = entry.account
     if account.entries_blocked_reason:
         return f"entries stopped on {account.label}"
+    mode = admission.paper_mode_problem(ctx, account)
+    if mode:
+        return mode
     _, fresh = resolve_market(ctx, account, entry.signal)
     if not fresh:
         return "precision rules missing or stale"

@@ -6,8 +6,10 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Literal
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -16,6 +18,8 @@ from django.db import connections
 from .. import live
 from .feeds import PaperFeedDriver
 from .loop import Engine, guarded
+from .skips import SkipCounter
+from .wakeup import Waker, listen_postgres
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,19 @@ MARKET_CHECK_EVERY_SEC = 5  # refresh_all itself decides which accounts are due
 
 
 PaperFeed = Literal["manual", "walk", "replay"]
+TICK_JOB = "tick"
+# A tick skipped because the previous one still runs, or dropped after a stall past the grace time.
+SKIP_EVENTS = EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
+
+
+def count_skipped_ticks(counter: SkipCounter) -> Callable[[JobEvent], None]:
+    """The scheduler listener that counts the tick job's skipped runs (skips.py says why)."""
+
+    def listener(event: JobEvent) -> None:
+        if event.job_id == TICK_JOB:
+            counter.add()
+
+    return listener
 
 
 class EngineService:
@@ -32,10 +49,19 @@ class EngineService:
     def __init__(self, engine: Engine, *, paper_feed: PaperFeed | None = None) -> None:
         self.engine = engine
         self._stopping = threading.Event()
-        self.scheduler = build_scheduler(engine, paper_feed=paper_feed, stopping=self._stopping)
+        self.waker = Waker()
+        self.scheduler = build_scheduler(
+            engine, paper_feed=paper_feed, stopping=self._stopping, waker=self.waker
+        )
 
     def start(self) -> None:
         self.scheduler.start()
+        listen_postgres(self.waker, self._stopping)
+
+    def wake(self) -> None:
+        """Run the tick now: a signal or command was committed (thread-safe, cheap)."""
+        if not self._stopping.is_set():
+            self.waker.wake()
 
     def request_stop(self) -> None:
         """Start no further step (thread-safe, cheap: callable from a signal handler)."""
@@ -80,8 +106,10 @@ def build_scheduler(
     blocking: bool = False,
     paper_feed: PaperFeed | None = None,
     stopping: threading.Event | None = None,
+    waker: Waker | None = None,
 ) -> BackgroundScheduler | BlockingScheduler:
-    """The engine's jobs; once `stopping` is set, a job that was due or queued returns at once."""
+    """The engine's jobs; once `stopping` is set, a job that was due or queued returns at once.
+    With a `waker`, the tick also runs as soon as it is woken (wakeup.py)."""
     cfg = engine.ctx.cfg
     scheduler_cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_cls(
@@ -101,17 +129,21 @@ def build_scheduler(
 
         return run
 
+    waker = waker or Waker()
+
     def tick() -> None:
-        engine.tick()
+        waker.run(engine.tick)
         # A saved config applies at once; that includes the loop's own cadence.
         wanted = engine.ctx.cfg.app.engine_poll_interval_ms
         if wanted != poll_ms[0]:
             poll_ms[0] = wanted
-            scheduler.reschedule_job("tick", trigger="interval", seconds=wanted / 1000)
+            scheduler.reschedule_job(TICK_JOB, trigger="interval", seconds=wanted / 1000)
 
     scheduler.add_job(
-        step(guarded(tick)), "interval", seconds=cfg.app.engine_poll_interval_ms / 1000, id="tick"
+        step(guarded(tick)), "interval", seconds=cfg.app.engine_poll_interval_ms / 1000, id=TICK_JOB
     )
+    scheduler.add_listener(count_skipped_ticks(engine.skipped_ticks), SKIP_EVENTS)
+    waker.attach(lambda: scheduler.modify_job(TICK_JOB, next_run_time=datetime.now(UTC)))
     scheduler.add_job(
         step(guarded(engine.heartbeat)), "interval", seconds=cfg.app.heartbeat_interval_sec, id="heartbeat"
     )

@@ -28,10 +28,9 @@ from exchanges.retry import RetryBudgetExceeded, RetryPolicy
 
 from .. import events
 from ..core.clientid import Purpose
-from ..core.numbers import fmt
 from ..core.types import OrderSide
 from ..models import Order, OrderState
-from . import crashpoints, fills, orders
+from . import crashpoints, fills, order_states, orders
 from .context import EngineContext
 
 
@@ -44,18 +43,10 @@ def mark_submitting(ctx: EngineContext, batch: list[Order]) -> None:
     if ctx.in_write:
         # The SUBMITTING rows must be committed before a request leaves (see the module doc).
         raise RuntimeError(f"order {batch[0].client_order_id} would be sent inside an open transaction")
-    now = ctx.now()
     with ctx.write():
-        Order.objects.filter(pk__in=[o.pk for o in batch]).update(
-            state=OrderState.SUBMITTING, sends=F("sends") + 1, retry_at=None, updated_at=now
-        )
-    for order in batch:
-        order.state, order.sends, order.retry_at, order.updated_at = (
-            OrderState.SUBMITTING,
-            order.sends + 1,
-            None,
-            now,
-        )
+        moved = order_states.move_all(ctx, batch, OrderState.SUBMITTING, sends=F("sends") + 1, retry_at=None)
+    for order in moved:
+        order.sends, order.retry_at = order.sends + 1, None
 
 
 def restamp(ctx: EngineContext, batch: list[Order]) -> None:
@@ -69,14 +60,12 @@ def restamp(ctx: EngineContext, batch: list[Order]) -> None:
 
 
 def unmark(ctx: EngineContext, batch: list[Order]) -> None:
-    """Put SUBMITTING orders whose batch stopped before them back in the queue, as never sent."""
-    now = ctx.now()
+    """Put SUBMITTING orders whose batch stopped before them back in the queue, as never sent (no
+    event: to the trader they never left the queue)."""
     with ctx.write():
-        Order.objects.filter(pk__in=[o.pk for o in batch]).update(
-            state=OrderState.QUEUED, sends=F("sends") - 1, updated_at=now
-        )
-    for order in batch:
-        order.state, order.sends, order.updated_at = OrderState.QUEUED, order.sends - 1, now
+        moved = order_states.move_all(ctx, batch, OrderState.QUEUED, sends=F("sends") - 1)
+    for order in moved:
+        order.sends -= 1
 
 
 def _request(order: Order) -> OrderRequest:
@@ -115,17 +104,8 @@ def refused(ctx: EngineContext, order: Order, account: ExchangeAccount, exc: Exc
 
 def apply_accepted(ctx: EngineContext, accepted: list[tuple[Order, OrderReport]]) -> None:
     """Record each accepted order and book its report, all in one transaction."""
-    orders.book_reports(ctx, accepted, before_each=_announce)
-
-
-def _announce(order: Order, report: OrderReport) -> None:
-    events.record(
-        events.Category.ORDER,
-        f"{order.purpose} order {order.client_order_id} accepted: {order.side} {fmt(order.qty)} {order.symbol}"
-        + (f" @ {fmt(order.price)}" if order.price is not None else " at market"),
-        symbol=order.symbol,
-        group_id=order.group_id,
-        context={"request": _request(order).__dict__, "status": report.status.value},
+    orders.book_reports(
+        ctx, accepted, before_each=lambda order, report: order_states.accepted(ctx, order, report.status)
     )
 
 
@@ -161,20 +141,12 @@ def _back_off(ctx: EngineContext, order: Order, exc: TemporaryError) -> None:
 
 def _reject(ctx: EngineContext, order: Order, account: ExchangeAccount, exc: Exception) -> None:
     with transaction.atomic():
-        order.state = OrderState.REJECTED
-        order.error = str(exc)[:500]
-        order.updated_at = ctx.now()
+        order_states.move(ctx, order, OrderState.REJECTED, reason=f"{account.label}: {exc}", save=False)
+        order.error = str(exc)[:500]  # the exchange's words alone (the event names the account)
         order.save(update_fields=["state", "error", "updated_at"])
         if isinstance(exc, AuthenticationError):
             # Account-wide: every later order would fail the same way. A funds refusal is not: it
-            # rejects this order (alerted below) and the account's other entries go on.
+            # rejects this order (alerted by its move) and the account's other entries go on.
             account.entries_blocked_reason = f"{type(exc).__name__}: {exc}"[:200]
             account.save(update_fields=["entries_blocked_reason"])
         fills.order_finished(ctx, order)
-    events.record(
-        events.Category.ORDER,
-        f"order {order.client_order_id} rejected by {account.label}: {exc}",
-        severity=events.Severity.ERROR,
-        symbol=order.symbol,
-        group_id=order.group_id,
-    )

@@ -145,7 +145,7 @@ def execute(ctx: EngineContext, group: PositionGroup, decision: TpDecision, pric
         return False
     # A partially filled leg takes profit on what filled; the rest of its entry order is cancelled,
     # so each leg makes one round trip.
-    positions.cancel_entries(ctx, group, leg_ids)
+    positions.cancel_entries(ctx, group, "its leg takes profit on what filled", leg_ids)
     available = positions.open_allocations(group)
     allocations = {leg_id: qty for leg_id, qty in available.items() if leg_id in leg_ids}
     positions.close_legs(ctx, group, allocations, Purpose.TP_LEG, rules)

@@ -24,6 +24,9 @@ class EngineState(models.Model):
     config_version = models.PositiveIntegerField(default=0)
     namespace = models.CharField(max_length=8, blank=True)  # client-order-id prefix of this install
     last_webhook_at = models.DateTimeField(null=True, blank=True)
+    # Ticks the scheduler skipped since the engine started (the previous one still running);
+    # written with the heartbeat, never per skip.
+    skipped_ticks = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"engine {self.status}"

@@ -89,6 +89,7 @@ class QueueEntry(models.Model):
 
     class Meta:
         ordering = ["queued_at", "id"]
+        verbose_name_plural = "queue entries"
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "symbol", "timeframe"], name="one_queue_entry_per_market"

@@ -1,10 +1,11 @@
-"""`python manage.py run`: the embedded default — web server (daphne) and engine loop in one process.
+"""`python manage.py run`: the embedded default — the web server (daphne) here, the engine loop in a
+child process it starts, links and supervises (trading/engine_process.py). One command, one Ctrl-C.
 
 Ctrl-C or SIGTERM stops both within `trading.shutdown.STOP_BOUND_SEC`: the web stops accepting,
 drops the console's sockets (the pages reconnect once the server is back) and gives the requests in
 flight `WEB_DRAIN_SEC` to finish; meanwhile the engine starts no new step, finishes the one in
 progress and releases its lock. A second signal, or the watchdog if the clean stop overruns, ends
-the process at once.
+the process at once. The engine process also stops by itself when `run` dies, however it dies.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from exchanges.secrets import WrongEncryptionKey
-from trading import web_address
+from trading import config_service, live, web_address
 from trading.bootstrap import prepare
-from trading.engine.lock import EngineAlreadyRunning
-from trading.engine.loop import Engine
-from trading.engine.runner import EngineService, PaperFeed
+from trading.engine.runner import PaperFeed
+from trading.engine_process import EngineProcess, EngineStartFailed
 from trading.shutdown import Shutdown, exit_now
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,16 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         service = None
         if not no_engine:
-            engine = Engine()
+            service = EngineProcess(paper_feed)
             try:
-                engine.start()
-            except EngineAlreadyRunning as exc:
+                service.start()
+            except EngineStartFailed as exc:
                 raise CommandError(
-                    f"{exc}. Stop the other engine, or start this one with --no-engine."
+                    f"{exc}. If another engine runs on this database, stop it, or start this one"
+                    " with --no-engine."
                 ) from exc
-            service = EngineService(engine, paper_feed=paper_feed)
             stopping.on_request(service.request_stop)
-            service.start()
+        live.start_flusher(config_service.current().ui.realtime_update_ms / 1000, stopping.requested)
         try:
             endpoints = build_endpoint_description_strings(host=host, port=port)
             web = _web_server(application, endpoints=[f"{e}:backlog={LISTEN_BACKLOG}" for e in endpoints])
@@ -84,7 +84,7 @@ class Command(BaseCommand):
                 f"  webhook URL   http://{host}:{port}/webhooks/tradingview\n"
                 f"  webhook secret in {settings.ENGINE_CONFIG_FILE} (security.webhook_secret)\n"
                 f"  API docs      http://{host}:{port}/api/v1/docs\n"
-                f"  engine        {'running' if service else 'not started (--no-engine)'}\n"
+                f"  engine        {f'running (process {service.pid})' if service else 'not started (--no-engine)'}\n"
                 f"  stop          Ctrl-C or SIGTERM"
             )
             self.stdout.flush()
@@ -108,8 +108,6 @@ def _web_server(application, *, endpoints: list[str]):
     from daphne.server import Server
     from daphne.ws_protocol import WebSocketProtocol
     from twisted.internet import reactor
-
-    from trading import live
 
     class WebServer(Server):
         _draining = False
