@@ -1,14 +1,18 @@
-"""One active engine per database: a PostgreSQL advisory lock, or an exclusive lock file on SQLite."""
+"""One active engine per database: a PostgreSQL advisory lock, or an exclusive lock file on SQLite.
+
+The lock file uses the `filelock` package (flock on Unix, LockFileEx on Windows), so the engine runs
+on every desktop OS; the OS releases it when the process dies, however it dies.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from filelock import FileLock, Timeout
 
 # An arbitrary constant shared by every engine of this product on one database.
 ADVISORY_KEY = 0x7476656E67  # "tveng"
@@ -27,8 +31,8 @@ class EngineLock:
 
     def __init__(self) -> None:
         self._conn: Any = None
-        self._fd: int | None = None
-        self._path: Path | None = None
+        self._file_lock: FileLock | None = None
+        self._inode: int | None = None
         self._in_memory = False
 
     def acquire(self) -> None:
@@ -73,15 +77,13 @@ class EngineLock:
             self._in_memory = True
             return  # an in-memory database (tests) cannot be shared by a second process anyway
         lock_path = Path(f"{name}.engine.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        file_lock = FileLock(lock_path, timeout=0, thread_local=False)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise EngineAlreadyRunning(f"another engine holds {lock_path}") from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, owner_label().encode())
-        self._fd, self._path = fd, lock_path
+            file_lock.acquire()
+        except Timeout as exc:
+            raise EngineAlreadyRunning(f"another engine holds {lock_path} ({_owner_of(lock_path)})") from exc
+        self._file_lock, self._inode = file_lock, os.stat(lock_path).st_ino
+        _owner_path(lock_path).write_text(owner_label())
 
     def held(self) -> bool:
         """Prove, now, that this process still holds the lock. Any doubt (an error) is False.
@@ -99,9 +101,9 @@ class EngineLock:
             except Exception:  # noqa: BLE001 - a broken connection means the lock is gone
                 return False
             return bool(row and row[0])
-        if self._fd is not None:
+        if self._file_lock is not None:
             try:
-                return os.fstat(self._fd).st_ino == os.stat(self._path).st_ino
+                return self._file_lock.is_locked and os.stat(self._file_lock.lock_file).st_ino == self._inode
             except OSError:
                 return False
         return self._in_memory
@@ -115,10 +117,9 @@ class EngineLock:
             finally:
                 self._conn.close()
                 self._conn = None
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
         self._in_memory = False
 
     def __enter__(self) -> EngineLock:
@@ -127,3 +128,15 @@ class EngineLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _owner_path(lock_path: Path) -> Path:
+    # Beside the lock file, not in it: on Windows a locked file cannot be read by the next engine.
+    return lock_path.with_name(lock_path.name + ".owner")
+
+
+def _owner_of(lock_path: Path) -> str:
+    try:
+        return "held by " + _owner_path(lock_path).read_text().strip()
+    except OSError:
+        return "owner unknown"
