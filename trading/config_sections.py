@@ -464,6 +464,24 @@ class UiSettings(_Section):
     )
 
 
+class AnalyticsSettings(_Section):
+    snapshot_interval_sec: int = Field(
+        60,
+        ge=10,
+        le=3600,
+        description="How often the engine records each account's equity (realised and realised +"
+        " unrealised PnL); it also records one at every group close. Points older than 7 days are"
+        " thinned to one per hour.",
+    )
+    capital_base_usdt: Decimal = Field(
+        Decimal("0"),
+        ge=0,
+        le=Decimal("1000000000"),
+        description="Capital each account's equity curve starts from, for drawdown % and the Sharpe and"
+        " Sortino ratios; 0 = exchange.paper_starting_balance_usdt.",
+    )
+
+
 class EngineConfig(_Section):
     version: int = Field(
         CONFIG_VERSION, ge=1, le=CONFIG_VERSION, description="Format version of this document."
@@ -477,6 +495,7 @@ class EngineConfig(_Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
 
 
 def _sections() -> dict[str, type[_Section]]:

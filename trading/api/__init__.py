@@ -10,7 +10,15 @@ from ninja import NinjaAPI
 
 from trading import unavailable
 
-from . import routes_commands, routes_groups, routes_paper, routes_queue, routes_signals, routes_system
+from . import (
+    routes_analytics,
+    routes_commands,
+    routes_groups,
+    routes_paper,
+    routes_queue,
+    routes_signals,
+    routes_system,
+)
 from .auth import TokenAuth
 
 api = NinjaAPI(
@@ -24,7 +32,15 @@ api = NinjaAPI(
 for _error in unavailable.DATABASE_UNAVAILABLE:
     api.add_exception_handler(_error, unavailable.api_response)
 
-for module in (routes_system, routes_groups, routes_queue, routes_signals, routes_paper, routes_commands):
+for module in (
+    routes_system,
+    routes_groups,
+    routes_queue,
+    routes_signals,
+    routes_paper,
+    routes_commands,
+    routes_analytics,
+):
     api.add_router("", module.router)
 
 from exchanges.api import router as exchanges_router  # noqa: E402 - other apps plug their routes in here

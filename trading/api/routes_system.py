@@ -13,7 +13,7 @@ from trading import config_service
 from trading.config_schema import ConfigInvalid, masked_document
 from trading.config_service import ConfigConflict
 from trading.core.routing import QueueReason
-from trading.models import EngineState, Event, PositionGroup, QueueEntry, Trade
+from trading.models import EngineState, Event, PositionGroup, QueueEntry
 from trading.models.groups import OPEN_STATUSES
 from trading.reads.filters import market_filter
 
@@ -29,7 +29,6 @@ from .schemas import (
     PoolOut,
     SymbolParam,
     TimeframeParam,
-    TradePage,
     page,
 )
 
@@ -191,16 +190,3 @@ def list_events(
     if since is not None:
         rows = rows.filter(created_at__gte=since if since.tzinfo else since.replace(tzinfo=UTC))
     return page(rows, limit, offset)
-
-
-@router.get("/trades", response=TradePage)
-def list_trades(
-    request: HttpRequest,
-    symbol: Query[SymbolParam | None] = None,
-    timeframe: Query[TimeframeParam | None] = None,
-    limit: int = Query(100, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> dict:
-    """Realised closes (leg TP, group TP, exit, risk, manual), newest first, P&L net of fees."""
-    rows = Trade.objects.select_related("account").order_by("-closed_at", "-id")
-    return page(rows.filter(market_filter(symbol, timeframe)), limit, offset)

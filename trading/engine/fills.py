@@ -20,6 +20,7 @@ from ..core.takeprofit import leg_tp_price
 from ..core.types import Side
 from ..models import DcaLeg, GroupStatus, LegState, Order, OrderState, PositionGroup, Trade
 from ..models.orders import LIVE_ORDER_STATES
+from . import equity
 from .context import POOL, EngineContext
 
 ENTRY_PURPOSES = {Purpose.ENTRY.value, Purpose.DCA.value}
@@ -343,6 +344,7 @@ def refresh_group(
             group_id=group.pk,
             now=ctx.now(),
         )
+        equity.record_close(ctx, group.account_id)
     return True
 
 

@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from django.db import connections
 
 from .. import live
+from .equity import CHECK_EVERY_SEC, EquityRecorder
 from .feeds import PaperFeedDriver
 from .loop import Engine, guarded
 from .skips import SkipCounter
@@ -154,6 +155,10 @@ def build_scheduler(
         step(guarded(engine.reconcile)), "interval", seconds=RECONCILE_EVERY_SEC, id="reconcile"
     )
     scheduler.add_job(step(guarded(engine.prune_events)), "interval", hours=6, id="prune-events")
+    # Equity snapshots every analytics.snapshot_interval_sec, compacted hourly (equity.py).
+    scheduler.add_job(
+        step(guarded(EquityRecorder(engine).step)), "interval", seconds=CHECK_EVERY_SEC, id="equity"
+    )
 
     def push_live() -> None:
         live.flush()

@@ -1,6 +1,7 @@
 """Trading state. Only the engine loop writes groups, pyramids, legs, orders and trades;
 the web process writes only the inbox (`Signal`) and the command table (`Command`)."""
 
+from .analytics import EquitySnapshot
 from .engine import ApiToken, ConfigDocument, EngineLease, EngineState
 from .events import Event
 from .groups import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid
@@ -15,6 +16,7 @@ __all__ = [
     "DcaLeg",
     "EngineLease",
     "EngineState",
+    "EquitySnapshot",
     "Event",
     "GroupStatus",
     "LegState",
