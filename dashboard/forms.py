@@ -7,6 +7,7 @@ says what was ignored (shown over the table). Symbols and timeframes read as the
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.http import QueryDict
@@ -107,13 +108,40 @@ class PositionFilter(_Lenient):
     page = forms.IntegerField(required=False, initial=1, min_value=1, max_value=100_000)
 
 
+class TimeZoneField(forms.CharField):
+    """The browser's IANA zone ("Europe/Berlin"), which the date pickers' wall-clock times are in."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, initial="", max_length=64, strip=True, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        text = super().clean(value)
+        if text:
+            try:
+                ZoneInfo(text)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise forms.ValidationError(f"unknown time zone {text[:40]!r}") from None
+        return text
+
+
 class LogFilter(_Lenient):
     kind = forms.MultipleChoiceField(required=False, initial=[], choices=[(k, k.title()) for k in LOG_KINDS])
     q = forms.CharField(required=False, initial="", max_length=100, strip=True)
     symbol = SymbolField(label="Symbol")
     timeframe = TimeframeField(label="TF")
-    since = forms.DateTimeField(required=False, initial=None)
-    until = forms.DateTimeField(required=False, initial=None)
+    since = forms.DateTimeField(required=False, initial=None, label="From")
+    until = forms.DateTimeField(required=False, initial=None, label="To")
+    tz = TimeZoneField(label="Time zone")
+
+    def clean(self) -> dict[str, Any]:
+        """`since` / `until` are wall-clock times in the browser's zone when the form names one."""
+        data = super().clean()
+        zone = data.get("tz")
+        if zone:
+            for name in ("since", "until"):
+                if data.get(name):
+                    data[name] = data[name].replace(tzinfo=None).replace(tzinfo=ZoneInfo(zone))
+        return data
 
 
 def position_filter(params: QueryDict) -> dict[str, Any]:

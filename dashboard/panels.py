@@ -8,12 +8,14 @@ own: `prices` (a paper price moved) and `tick` (time passed: heartbeat, countdow
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from .data import common, group, logs, overview, positions, queue, risk, status
 from .data.state import ViewState
@@ -35,6 +37,7 @@ def _p(template: str, topics: str, build: Builder) -> Panel:
 COMMON = (
     _p("base.html#alerts", "events", common.alerts),
     _p("base.html#engine-badge", "engine status dashboard tick", common.engine_badge),
+    _p("base.html#entries-blocked", "engine status events tick", common.entries_blocked),
     _p("base.html#my-commands", "engine events", common.my_commands),
 )
 
@@ -76,20 +79,40 @@ def page_context(page: str, view: ViewState) -> dict:
     return context
 
 
-def render_changes(page: str, view: ViewState, topics: set[str], sent_at: float | None = None) -> str:
-    """The out-of-band fragments a live page needs after `topics` changed ('' if none)."""
+def all_topics(page: str) -> set[str]:
+    """Every topic some fragment of `page` listens to: a full refresh (after a reconnect)."""
+    return {topic for panel in (*COMMON, *PAGES.get(page, ())) for topic in panel.topics}
+
+
+def render_changes(
+    page: str, view: ViewState, topics: set[str], sent_at: float | None = None, *, refresh: bool = False
+) -> str:
+    """The out-of-band fragments a live page needs after `topics` changed ('' if none).
+
+    Each fragment is morphed into the page (`hx-swap-oob="morph"`), so the elements under the
+    user's pointer, focus and selection stay the same nodes. The stamp at the end carries when the
+    render started (`data-rendered-at`): the page ignores a row state older than its own click.
+    """
+    rendered_at = time.time()
     view.now = datetime.now(UTC)
     view.memo.clear()
     parts = [
-        render_to_string(panel.template, panel.build(view))
+        render_to_string(panel.template, {**panel.build(view), "live": True})
         for panel in (*COMMON, *PAGES.get(page, ()))
         if panel.topics & topics
     ]
     if not parts:
         return ""
     stamp = format_html(
-        '<span id="live-stamp" hidden data-sent-at="{}" data-topics="{}"></span>',
+        '<span id="live-stamp" hx-swap-oob="true" hidden data-sent-at="{}" data-rendered-at="{}" data-topics="{}"{}></span>',
         "" if sent_at is None else f"{sent_at:.6f}",
+        f"{rendered_at:.6f}",
         " ".join(sorted(topics)),
+        mark_safe(' data-refresh="1"') if refresh else "",
     )
     return "".join(parts) + stamp
+
+
+def render_beat(engine: str) -> str:
+    """The socket's heartbeat (every `BEAT_SEC`): the page knows it is connected and how the engine is."""
+    return format_html('<span id="live-beat" hx-swap-oob="true" hidden data-engine="{}"></span>', engine)

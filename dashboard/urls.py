@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import logs, overview, positions, prefs, queue, risk, status
+from .views import favicon, logs, overview, positions, prefs, queue, risk, status
 
 urlpatterns = [
     path("", overview.dashboard, name="console-dashboard"),
@@ -26,4 +26,5 @@ urlpatterns = [
     path("status/refresh-markets/", status.refresh_markets, name="console-refresh-markets"),
     path("status/accounts/<slug:label>/clear-block/", status.clear_block, name="console-clear-block"),
     path("preferences/theme/", prefs.theme, name="console-theme"),
+    path("favicon.ico", favicon.favicon, name="console-favicon"),
 ]

@@ -10,7 +10,8 @@ from trading import config_service
 from trading.models import Event, Order, Pyramid, Trade
 
 from ..commands import pending_labels
-from .metrics import figures_for, groups_with_account
+from .grid import grids_for
+from .metrics import exits_for, figures_for, groups_with_account
 from .positions import legs_for
 from .state import ViewState
 
@@ -31,6 +32,8 @@ def detail(view: ViewState) -> dict:
     return {
         "group": group,
         "fig": fig,
+        "grid": grids_for([(group.account_id, group.symbol, group.side)])[(group.account_id, group.symbol)],
+        "exits": exits_for([group]).get(group.pk),
         "pyramids": by_pyramid,
         "max_pyramids": config_service.current().grid_strategy.max_pyramids_per_group,
         "orders": list(Order.objects.filter(group=group).order_by("-id")[:ORDERS_SHOWN]),

@@ -15,7 +15,7 @@ from ..forms import LOG_KINDS, log_filter, log_filter_problems
 from .state import ViewState
 
 SHOWN = 200
-FILTER_KEYS = ("kind", "q", "symbol", "timeframe", "since", "until")
+FILTER_KEYS = ("kind", "q", "symbol", "timeframe", "since", "until", "tz")
 STREAM_BATCH = 200
 EXPORT_FIELDS = (
     "id",
@@ -30,6 +30,15 @@ EXPORT_FIELDS = (
 )
 
 
+def _search(text: str) -> Q:
+    """Free text in the message, or a pair in any spelling ("BTCUSDT" finds BTC/USDT's events)."""
+    where = Q(message__icontains=text) | Q(symbol__icontains=text)
+    try:
+        return where | symbol_search(text)
+    except ValueError:  # not symbol-like ("order rejected"): text search only
+        return where
+
+
 def filtered(f: dict[str, Any]) -> QuerySet[Event]:
     rows = Event.objects.all()
     by_field: dict[str, set[str]] = {}
@@ -40,7 +49,7 @@ def filtered(f: dict[str, Any]) -> QuerySet[Event]:
     for name, values in by_field.items():
         rows = rows.filter(**{f"{name}__in": sorted(values)})
     if f["q"]:
-        rows = rows.filter(Q(message__icontains=f["q"]) | Q(symbol__icontains=f["q"]))
+        rows = rows.filter(_search(f["q"]))
     if f["symbol"]:
         rows = rows.filter(symbol_search(f["symbol"]))
     if f["timeframe"]:
@@ -66,6 +75,7 @@ def page(view: ViewState) -> dict:
         "filter_problems": log_filter_problems(view.params),
         "kinds": list(LOG_KINDS),
         "filters_query": {key: view.params.getlist(key) for key in FILTER_KEYS if view.params.get(key)},
+        "filtering": any(view.params.get(key) for key in FILTER_KEYS if key != "tz"),
         "after": latest[-1].pk if latest else (Event.objects.values_list("id", flat=True).first() or 0),
         "replay_allowed": _replay_allowed(),
         "can_act": view.can_act,

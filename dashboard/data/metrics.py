@@ -9,18 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
 
 from exchanges.models import ExchangeAccount
-from trading.models import DcaLeg, LegState, PositionGroup
+from trading.models import DcaLeg, LegState, PositionGroup, Trade
 from trading.models.groups import OPEN_STATUSES
 from trading.reads.prices import last_prices
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _DEC = DecimalField(max_digits=40, decimal_places=12)
+_CENT = Decimal("0.01")
+
+
+def cents(value: Decimal | None) -> Decimal | None:
+    """USD as the console shows it (2 decimals): sums of shown figures add up to the shown total."""
+    return None if value is None else value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
 # The account's encrypted columns (API credentials): never needed here, and decrypting them for
@@ -104,3 +111,41 @@ def figures(side: str, row: dict | None, price: Decimal | None) -> GroupFigures:
         unrealised = gross - fees
         pct = unrealised / cost * _HUNDRED
     return GroupFigures(qty, cost, avg, price, unrealised, pct, row["filled"], row["total"])
+
+
+@dataclass(frozen=True)
+class Exits:
+    """What a group's closes (take-profits, exits, risk closes) add up to."""
+
+    qty: Decimal
+    exit_price: Decimal | None  # quantity-weighted average exit
+    realised_pct: Decimal | None  # realised PnL as % of the closed quantity's entry cost
+    last_closed_at: datetime | None
+
+
+def exits_for(groups: Iterable) -> dict[int, Exits]:
+    """Exits of each group (objects with pk and realized_pnl) that has any, in one query."""
+    by_id = {g.pk: g for g in groups}
+    if not by_id:
+        return {}
+    rows = (
+        Trade.objects.filter(group_id__in=list(by_id))
+        .values("group_id")
+        .annotate(
+            closed_qty=Sum("qty"),
+            notional=Sum(ExpressionWrapper(F("qty") * F("exit_price"), output_field=_DEC)),
+            cost=Sum(ExpressionWrapper(F("qty") * F("entry_price"), output_field=_DEC)),
+            last=Max("closed_at"),
+        )
+    )
+    found = {}
+    for row in rows:
+        qty, cost = _dec(row["closed_qty"]), _dec(row["cost"])
+        realised = _dec(by_id[row["group_id"]].realized_pnl)
+        found[row["group_id"]] = Exits(
+            qty=qty,
+            exit_price=_dec(row["notional"]) / qty if qty > 0 else None,
+            realised_pct=realised / cost * _HUNDRED if cost > 0 else None,
+            last_closed_at=row["last"],
+        )
+    return found

@@ -20,7 +20,8 @@ from trading.reads.filters import symbol_search
 
 from ..commands import pending_labels
 from ..forms import POSITION_SORTS, PositionFilter, position_filter, position_filter_problems
-from .metrics import GroupFigures, figures_for, groups_with_account
+from .grid import NO_GRID, Grid, grids_for
+from .metrics import Exits, GroupFigures, exits_for, figures_for, groups_with_account
 from .state import ViewState
 
 PAGE_SIZE = 50
@@ -60,6 +61,19 @@ class PositionRow:
     pending: list[str] = field(default_factory=list)
     expanded: bool = False
     legs: list[LegRow] = field(default_factory=list)
+    grid: Grid = NO_GRID
+    exits: Exits | None = None  # take-profits and closes so far
+
+    @property
+    def closed(self) -> bool:
+        return self.group.status == GroupStatus.CLOSED
+
+    @property
+    def realised(self) -> Decimal | None:
+        """Realised PnL when there is any (closed, or legs that took profit), else None."""
+        if self.closed or self.exits is not None or self.group.realized_pnl:
+            return self.group.realized_pnl
+        return None
 
 
 def expanded_ids(session_key: str | None) -> list[int]:
@@ -171,9 +185,12 @@ def table(view: ViewState) -> dict:
         groups = [by_id[pk] for pk in page.object_list]
     pending = pending_labels()
     expanded = set(expanded_ids(view.session_key))
+    grids = grids_for((g.account_id, g.symbol, g.side) for g in groups)
+    exits = exits_for(groups)
     out = []
     for group in groups:
         row = PositionRow(group, figs[group.pk], pending.get(("group_id", group.pk), []))
+        row.grid, row.exits = grids[(group.account_id, group.symbol)], exits.get(group.pk)
         if group.pk in expanded:
             row.expanded, row.legs = True, legs_for(group, row.fig.price)
         out.append(row)
@@ -202,6 +219,8 @@ def _query(f: dict[str, Any]) -> dict[str, Any]:
 def group_row(view: ViewState, group: PositionGroup, expanded: bool) -> PositionRow:
     fig = figures_for([group])[group.pk]
     row = PositionRow(group, fig, pending_labels().get(("group_id", group.pk), []), expanded)
+    row.grid = grids_for([(group.account_id, group.symbol, group.side)])[(group.account_id, group.symbol)]
+    row.exits = exits_for([group]).get(group.pk)
     if expanded:
         row.legs = legs_for(group, fig.price)
     return row

@@ -19,6 +19,7 @@ from trading.models import PositionGroup
 from trading.models.groups import OPEN_STATUSES
 
 from ..commands import pending_kinds, pending_labels
+from .grid import NO_GRID, Grid, grids_for
 from .metrics import GroupFigures, figures_for
 from .state import ViewState
 
@@ -92,10 +93,13 @@ def table(view: ViewState) -> dict:
     }
 
 
-def _close(close: dict[str, Any] | None, names: dict[int, str]) -> dict[str, Any] | None:
+def _close(
+    close: dict[str, Any] | None, names: dict[int, str], grids: dict[int, Grid]
+) -> dict[str, Any] | None:
     if not close:
         return None
-    return {**close, "name": names.get(close["group_id"], f"#{close['group_id']}")}
+    group_id = close["group_id"]
+    return {**close, "name": names.get(group_id, f"#{group_id}"), "grid": grids.get(group_id, NO_GRID)}
 
 
 def plan(view: ViewState) -> dict:
@@ -105,14 +109,16 @@ def plan(view: ViewState) -> dict:
     projected = None
     if report.get("evaluated_at") and raw:
         ids = [c["group_id"] for c in [raw.get("loser"), *raw.get("winners", [])] if c]
-        names = {
-            g.pk: f"{g.symbol} {g.timeframe} #{g.pk}"
-            for g in PositionGroup.objects.filter(pk__in=ids).only("symbol", "timeframe")
-        }
+        groups = list(
+            PositionGroup.objects.filter(pk__in=ids).only("account_id", "symbol", "timeframe", "side")
+        )
+        names = {g.pk: f"{g.symbol} {g.timeframe} #{g.pk}" for g in groups}
+        by_market = grids_for((g.account_id, g.symbol, g.side) for g in groups)
+        grids = {g.pk: by_market[(g.account_id, g.symbol)] for g in groups}
         projected = {
             **raw,
-            "loser": _close(raw.get("loser"), names),
-            "winners": [_close(w, names) for w in raw.get("winners", [])],
+            "loser": _close(raw.get("loser"), names, grids),
+            "winners": [_close(w, names, grids) for w in raw.get("winners", [])],
         }
     return {
         "plan_active": projected is not None,

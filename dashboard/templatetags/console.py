@@ -1,5 +1,6 @@
-"""Template filters for a trading console: Decimals through `trading.core.numbers.fmt`, signs,
-PnL colours, and times the browser keeps ticking (`data-ago`, `data-countdown`)."""
+"""Template filters for a trading console: prices and quantities on the market's grid
+(`dashboard.data.grid`), USD and percentages with two decimals, signs, PnL colours, and times the
+browser shows in its own zone (`data-local`) or keeps ticking (`data-ago`, `data-countdown`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from trading.core.numbers import fmt
+
+from ..data.grid import NO_GRID, Grid, fixed
 
 register = template.Library()
 
@@ -39,6 +43,34 @@ def num(value: Any, places: Any = None) -> str:
     if value is None:
         return "–"
     return fmt(value, int(places) if places not in (None, "") else None)
+
+
+@register.filter
+def price(value: Any, grid: Grid | None = None) -> str:
+    """A price at the market's tick (nearest), e.g. '42998.93' on a 0.01 tick."""
+    value = _dec(value)
+    return "–" if value is None else (grid or NO_GRID).price(value)
+
+
+@register.filter
+def target(value: Any, grid: Grid | None = None) -> str:
+    """A take-profit target as the first tick that reaches it (a long's rounds up)."""
+    value = _dec(value)
+    return "–" if value is None else (grid or NO_GRID).target(value)
+
+
+@register.filter
+def qty(value: Any, grid: Grid | None = None) -> str:
+    """A quantity floored to the market's step, with the step's decimals."""
+    value = _dec(value)
+    return "–" if value is None else (grid or NO_GRID).qty(value)
+
+
+@register.filter
+def fixed2(value: Any) -> str:
+    """A plain figure with exactly two decimals (weights, progress): '12.50'."""
+    value = _dec(value)
+    return "–" if value is None else fixed(value, 2)
 
 
 @register.filter
@@ -73,14 +105,14 @@ def pct(value: Any, places: int = 2) -> str:
 @register.filter
 def plain_pct(value: Any, places: int = 2) -> str:
     value = _dec(value)
-    return "–" if value is None else fmt(value, places) + " %"
+    return "–" if value is None else fixed(value, int(places)) + " %"
 
 
 @register.filter
 def share(value: Any) -> str:
-    """A fraction as a percentage: 0.25 → '25 %'."""
+    """A fraction as a percentage: 0.25 → '25.00 %'."""
     value = _dec(value)
-    return "–" if value is None else fmt(value * 100, 1) + " %"
+    return "–" if value is None else fixed(value * 100, 2) + " %"
 
 
 @register.filter
@@ -136,6 +168,30 @@ def countdown(value: datetime | None) -> str:
 @register.filter
 def utc(value: datetime | None) -> str:
     return "–" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@register.filter
+def wallclock(value: datetime | None, zone: str = "") -> str:
+    """A moment as a datetime-local input shows it, in the browser's zone (`tz` of the form)."""
+    if value is None:
+        return ""
+    try:
+        value = value.astimezone(ZoneInfo(zone)) if zone else value.astimezone(UTC)
+    except (ZoneInfoNotFoundError, ValueError):
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M")
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """A moment in the browser's time zone, with the zone ('2026-01-05 13:04:10 CET'); UTC on hover.
+
+    Rendered in UTC (what a page without scripts shows); the console's script rewrites it.
+    """
+    if value is None:
+        return mark_safe('<span class="muted">–</span>')
+    stamp = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return format_html('<time datetime="{}" data-local title="{}">{}</time>', value.isoformat(), stamp, stamp)
 
 
 @register.simple_tag

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from trading import config_service
+
 from ..data import common
 from ..data.state import ViewState
 from ..panels import page_context
@@ -21,8 +23,11 @@ def render_page(request: HttpRequest, page: str, template: str, **params: Any) -
     live = {"page": page, **{k: v for k, v in view.params.lists() if k != "page"}}
     if "after" in context:
         live["after"] = context["after"]
+    app = config_service.current().app
     context.update(
         nav=page,
+        instance_name=app.instance_name,
+        app_mode=app.mode,
         theme=common.theme_for(request.user),
         live_query=urlencode(live, doseq=True),
         is_admin=view.can_act,

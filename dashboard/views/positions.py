@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
@@ -33,10 +35,17 @@ def legs(request: HttpRequest, group_id: int) -> HttpResponse:
     group = get_object_or_404(PositionGroup.objects.select_related("account"), pk=group_id)
     expanded = request.GET.get("open", "1") != "0"
     data.set_expanded(request.session, group.pk, expanded)
+    # Saved now, not after the response: a live push rendered from here on shows the new state,
+    # and the page ignores the row state of pushes rendered before this moment (X-Rendered-At).
+    request.session.save()
+    request.session.modified = False
+    saved_at = time.time()
     view = state(request)
     row = data.group_row(view, group, expanded)
     context = {"row": row, "max_pyramids": data.max_pyramids(), "can_act": view.can_act}
-    return render_fragment(request, "console/positions.html#group-row", context)
+    response = render_fragment(request, "console/positions.html#group-row", context)
+    response["X-Rendered-At"] = f"{saved_at:.6f}"
+    return response
 
 
 @console_action

@@ -16,10 +16,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,12 @@ CHROMIUM_ARGS = [
 ]
 ADMIN = ("admin", "admin-pass-4711")
 OPERATOR = ("viewer", "operator-pass-4711")
+USERS_SCRIPT = f"""
+from django.core.management import call_command
+call_command("createsuperuser", "--noinput", username={ADMIN[0]!r}, email="admin@example.com")
+call_command("create_operator", {OPERATOR[0]!r}, "--noinput")
+call_command("create_api_token", {ADMIN[0]!r})
+"""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -65,6 +74,8 @@ class Engine:
     secret: str
     data_dir: Path
     env: dict[str, str]
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
 
     def call(self, method: str, path: str, body: Any = None, auth: bool = True) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
@@ -121,8 +132,9 @@ class Engine:
         return done.stdout.strip()
 
 
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
+@contextmanager
+def running_engine(*args: str) -> Iterator[Engine]:
+    """`manage.py run` on a free port with its own data dir, an admin, an operator and an API token."""
     data_dir = Path(tempfile.mkdtemp(prefix="console-browser-"))
     port = free_port()
     env = {
@@ -136,7 +148,11 @@ def engine() -> Iterator[Engine]:
     log_path = data_dir / "run.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+        [sys.executable, "manage.py", "run", "--port", str(port), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -149,18 +165,16 @@ def engine() -> Iterator[Engine]:
 
     try:
         wait_for(healthy, timeout=90, what="manage.py run to answer")
-        engine = Engine(base, "", "", data_dir / "data", env)
-        engine.manage(
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            ADMIN[0],
-            "--email",
-            "admin@example.com",
+        engine = Engine(base, "", "", data_dir / "data", env, proc, log_path)
+        # The admin, the operator and the admin's API token through the same management commands a
+        # user runs, in one process (each start of Django costs seconds on a busy machine).
+        engine.token = engine.manage(
+            "shell",
+            "-c",
+            USERS_SCRIPT,
             DJANGO_SUPERUSER_PASSWORD=ADMIN[1],
-        )
-        engine.manage("create_operator", OPERATOR[0], "--noinput", DJANGO_OPERATOR_PASSWORD=OPERATOR[1])
-        engine.token = engine.manage("create_api_token", ADMIN[0])
+            DJANGO_OPERATOR_PASSWORD=OPERATOR[1],
+        ).split()[-1]
         engine.secret = json.loads((engine.data_dir / "config.json").read_text())["security"][
             "webhook_secret"
         ]
@@ -170,6 +184,13 @@ def engine() -> Iterator[Engine]:
         log.close()
         sys.stdout.write("\n--- manage.py run (tail) ---\n" + log_path.read_text()[-2000:] + "\n")
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """The server most browser tests share (test_console_browser.py runs its story on it)."""
+    with running_engine() as server:
+        yield server
 
 
 def sign_in(browser: Any, engine: Engine, who: tuple[str, str], **context_args: Any) -> Any:
@@ -190,6 +211,39 @@ def sign_in(browser: Any, engine: Engine, who: tuple[str, str], **context_args: 
 def live(page: Any) -> None:
     """Wait until the page's socket is open (so the next engine change reaches it)."""
     page.wait_for_selector("#live-status[data-state=open]", timeout=30_000)
+
+
+def pushes(page: Any, count: int, timeout: float = 30_000) -> None:
+    """Wait until `count` more live messages have been applied to the page."""
+    seen = page.evaluate("() => window.TVConsole.messages")
+    page.wait_for_function(f"() => window.TVConsole.messages >= {seen + count}", timeout=timeout)
+
+
+@contextmanager
+def price_stream(
+    engine: Engine, symbol: str, around: Decimal, per_second: float = 4.0
+) -> Iterator[list[int]]:
+    """Move `symbol`'s paper price about `per_second` times a second (like `--paper-feed walk`, but
+    faster and without fills: ±0.05 % around `around`) until the block ends; yields the moves sent."""
+    sent: list[int] = []
+    done = threading.Event()
+
+    def run() -> None:
+        step = 0
+        while not done.is_set():
+            step += 1
+            offset = Decimal((step * 37) % 21 - 10) / Decimal(20_000)  # -0.05 % … +0.05 %
+            engine.price(symbol, str((around * (1 + offset)).quantize(Decimal("0.01"))))
+            sent.append(step)
+            done.wait(1 / per_second)
+
+    thread = threading.Thread(target=run, name="price-stream", daemon=True)
+    thread.start()
+    try:
+        yield sent
+    finally:
+        done.set()
+        thread.join(timeout=15)
 
 
 @pytest.fixture(scope="session")

@@ -83,16 +83,9 @@ def test_a_webhook_appears_on_dashboard_and_positions_without_reload(
 
 def test_legs_expand_then_a_leg_fills_and_hits_tp_live(admin: Any, engine: Engine, pages: dict) -> None:
     positions = pages["positions"]
-    # A live push that re-renders the table at the moment of the click can swallow it (a known
-    # race, see the closing note): click again until the legs show, at most three times.
-    for attempt in range(3):
-        positions.click("[data-testid=group-row] >> [data-testid=expand]")
-        try:
-            positions.wait_for_selector("[data-testid=legs]", timeout=8000)
-            break
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError; retried, then re-raised
-            if attempt == 2:
-                raise
+    # One click, even with pushes arriving: they morph the table in place (test_console_streaming.py).
+    positions.click("[data-testid=group-row] >> [data-testid=expand]")
+    positions.wait_for_selector("[data-testid=legs]", timeout=UPDATE_MS)
     dca0 = positions.locator('[data-leg="P0·DCA0"]')
     dca1 = positions.locator('[data-leg="P0·DCA1"]')
     wait_for(lambda: dca0.get_attribute("data-state") == "filled", what="DCA0 filled at once (marketable)")
@@ -157,7 +150,8 @@ def test_push_latency_engine_change_to_dom_is_under_a_second(
     prices = []
     for price in ("42999", "42998", "42997", "42996"):
         send = lambda price=price: engine.price("BTCUSDT", price)  # noqa: E731
-        prices.append(_measure(positions, engine, "[data-testid=last-price]", send, price))
+        # Shown at BTC/USDT's 0.01 tick.
+        prices.append(_measure(positions, engine, "[data-testid=last-price]", send, price + ".00"))
     report = "\n".join(
         (
             "websocket push latency, measured in Chromium:",
@@ -273,14 +267,26 @@ def test_screenshots_of_every_page_light_and_dark(browser: Any, engine: Engine, 
             page.wait_for_timeout(300)
             page.screenshot(path=str(screenshot_dir / f"{name}-{theme}.png"), full_page=True)
         context.close()
-    phone = sign_in(
-        browser, engine, ADMIN, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    page = phone.pages[0]
-    for name in ("dashboard", "positions"):
-        page.goto(engine.base + PAGES[name])
-        live(page)
-        page.screenshot(path=str(screenshot_dir / f"{name}-phone.png"), full_page=True)
-    phone.close()
+    for theme, suffix in (("dark", ""), ("light", "-light")):
+        phone = sign_in(
+            browser,
+            engine,
+            ADMIN,
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            color_scheme=theme,
+        )
+        page = phone.pages[0]
+        page.goto(engine.base + "/status/")
+        if page.get_attribute("html", "data-theme") != theme:
+            page.click("[data-testid=theme-toggle]")
+            page.wait_for_function(f"() => document.documentElement.dataset.theme === '{theme}'")
+        for name in ("dashboard", "positions", "queue"):
+            page.goto(engine.base + PAGES[name])
+            live(page)
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(screenshot_dir / f"{name}-phone{suffix}.png"), full_page=True)
+        phone.close()
     for name in PAGES:
         assert (screenshot_dir / f"{name}-dark.png").stat().st_size > 10_000

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.test import Client, override_settings
 
 from trading import config_service
-from trading.models import Command, Event, Signal
+from trading.models import Command, EngineState, Event, Signal
 
 from .test_console_fixtures import *  # noqa: F403 - the shared console fixtures
 from .test_console_fixtures import OPERATOR_PASSWORD, WEBHOOK_SECRET, actions, body, pages
@@ -66,6 +67,10 @@ def test_the_operator_sees_no_action_buttons(
     operator_client: Client, admin_client: Client, book: dict[str, Any]
 ) -> None:
     config_service.update({"security": {"allow_webhook_replay": True}}, source="test")
+    # A running engine (fresh heartbeat): Pause is offered only while there is an engine to pause.
+    EngineState.objects.update_or_create(
+        pk=1, defaults={"status": "running", "heartbeat_at": datetime.now(UTC)}
+    )
     seen_by_admin: set[str] = set()
     for url in pages(book):
         if "export" in url:

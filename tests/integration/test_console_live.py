@@ -99,6 +99,8 @@ def test_an_engine_change_pushes_the_views_own_fragments(admin_user: Any, book: 
     view_fragment = client.get("/positions/?status=open", headers={"HX-Request": "true"}).content.decode()
     pushed_table = pushed[pushed.index('<section id="positions-table"') :]
     pushed_table = pushed_table[: pushed_table.index("</section>") + len("</section>")]
+    # The push marks its fragment for a morphing swap; otherwise it is the view's own markup.
+    pushed_table = pushed_table.replace('hx-swap-oob="morph"', "", 1)
     assert _without_times(view_fragment.strip()) == _without_times(pushed_table.strip())
 
 
@@ -144,3 +146,62 @@ def test_the_log_page_receives_new_rows_to_append(admin_user: Any, book: dict[st
     pushed = async_to_sync(scenario)()
     assert 'hx-swap-oob="beforeend:#event-rows"' in pushed
     assert "rate limit hit" in pushed and "quiet fill" not in pushed
+
+
+def test_a_reconnected_page_asks_for_and_gets_every_fragment(admin_user: Any, book: dict[str, Any]) -> None:
+    _, cookie = _session(admin_user)
+
+    async def scenario() -> tuple[str, bool]:
+        communicator, connected, _ = await _connect("/ws/console/?page=positions", [ORIGIN, cookie])
+        assert connected
+        await communicator.send_to(text_data='{"refresh": true}')
+        html = await communicator.receive_from(timeout=10)
+        while 'data-refresh="1"' not in html:  # a beat may come first
+            html = await communicator.receive_from(timeout=10)
+        await communicator.send_to(text_data="not json")  # ignored, the socket stays open
+        await communicator.send_to(text_data='{"refresh": true}')  # too soon again: no second render
+        nothing = True
+        for _ in range(3):
+            if await communicator.receive_nothing(timeout=0.6):
+                break
+            nothing = nothing and 'data-refresh="1"' not in await communicator.receive_from()
+        await communicator.disconnect()
+        return html, nothing
+
+    html, no_second = async_to_sync(scenario)()
+    for fragment in ('id="positions-table"', 'id="engine-badge"', 'id="alerts"', 'id="my-commands"'):
+        assert fragment in html
+    assert html.count('hx-swap-oob="morph"') >= 4 and no_second
+
+
+def test_the_socket_beats_and_pushes_a_change_of_engine_state(admin_user: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from channels.db import database_sync_to_async
+
+    from trading.models import EngineState
+
+    EngineState.objects.update_or_create(
+        pk=1, defaults={"status": "running", "heartbeat_at": datetime.now(UTC)}
+    )
+    _, cookie = _session(admin_user)
+
+    def go_silent() -> None:
+        stale = datetime.now(UTC) - timedelta(minutes=1)
+        EngineState.objects.filter(pk=1).update(heartbeat_at=stale)
+
+    async def scenario() -> list[str]:
+        communicator, connected, _ = await _connect("/ws/console/?page=overview", [ORIGIN, cookie])
+        assert connected
+        seen = [await communicator.receive_from(timeout=10)]
+        await database_sync_to_async(go_silent)()
+        while not any("Engine not responding" in html for html in seen) and len(seen) < 20:
+            seen.append(await communicator.receive_from(timeout=10))
+        await communicator.disconnect()
+        return seen
+
+    seen = async_to_sync(scenario)()
+    assert 'id="live-beat"' in seen[0] and 'data-engine="running"' in seen[0]
+    assert any('data-engine="unresponsive"' in html and 'id="live-beat"' in html for html in seen)
+    pushed = next(html for html in seen if "Engine not responding" in html)
+    assert 'data-testid="risk-badge">Stopped<' in pushed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +42,7 @@ def test_dashboard_shows_pool_queue_pnl_and_engine(admin_client: Client, book: d
 
 def test_dashboard_banner_offers_resume_when_paused(admin_client: Client) -> None:
     EngineState.objects.update_or_create(
-        pk=1, defaults={"paused": True, "status": "paused", "heartbeat_at": T0}
+        pk=1, defaults={"paused": True, "status": "paused", "heartbeat_at": datetime.now(UTC)}
     )
     html = body(admin_client.get("/"))
     assert 'hx-post="/engine/resume/"' in html and 'hx-post="/engine/pause/"' not in html
