@@ -16,11 +16,12 @@ from .. import events
 from ..core.clientid import Purpose
 from ..core.lifecycle import LegProgress, derive_group_status
 from ..core.numbers import fmt
+from ..core.precision import round_price
 from ..core.takeprofit import leg_tp_price
-from ..core.types import Side
+from ..core.types import OrderSide, Side
 from ..models import DcaLeg, GroupStatus, LegState, Order, OrderState, PositionGroup, Trade
 from ..models.orders import LIVE_ORDER_STATES
-from . import equity
+from . import equity, markets
 from .context import POOL, EngineContext
 
 ENTRY_PURPOSES = {Purpose.ENTRY.value, Purpose.DCA.value}
@@ -106,6 +107,19 @@ def book_fill(ctx: EngineContext, order: Order, report: OrderReport, position: P
     order.fee_quote = report.fee_quote
 
 
+def _target_text(ctx: EngineContext, group: PositionGroup, target: Decimal) -> str:
+    """A take-profit target as a trader reads it: on the market's tick, rounded toward its trigger
+    (a long's is first reached at the tick above, a short's at the tick below); the engine itself
+    keeps the exact target."""
+    row = markets.rule_row(ctx, group.account_id, "symbol", group.symbol)
+    if row is None:
+        return fmt(target, 8)
+    side = OrderSide.SELL if Side(group.side) is Side.LONG else OrderSide.BUY
+    rules = row.to_rules()
+    # As many decimals as the tick has, zeros kept (43213.50 on a 0.01 tick), like the console.
+    return format(round_price(target, side, rules).quantize(rules.tick_size.normalize()), "f")
+
+
 def _book_entry(
     ctx: EngineContext,
     order: Order,
@@ -127,7 +141,7 @@ def _book_entry(
     events.record(
         events.Category.ORDER,
         f"{leg.label} of P{leg.pyramid_index} filled {fmt(dq)} @ {fmt(price, 8)}"
-        f" (leg {fmt(filled)}/{fmt(leg.qty)}); TP at {fmt(leg.tp_price, 8)}",
+        f" (leg {fmt(filled)}/{fmt(leg.qty)}); TP at {_target_text(ctx, group, leg.tp_price)}",
         symbol=group.symbol,
         timeframe=group.timeframe,
         group_id=group.pk,
