@@ -235,39 +235,161 @@ def _process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime, all threads
 
 
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def process_tree(roots: Iterable[int], tree: dict[int, list[int]] | None = None) -> set[int]:
+    """The roots and all their descendants (an engine child, uvicorn's or gunicorn's workers)."""
+    tree = _children() if tree is None else tree
+    found: set[int] = set()
+    todo = [pid for pid in roots if pid]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(tree.get(pid, []))
+    return found
+
+
+def _pids(value: int | Iterable[int] | None) -> list[int]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, int) else [pid for pid in value if pid]
+
+
 class CpuMeter:
-    """Cores used by this process, by the server, and by everything else between start and stop."""
+    """Cores used between start and stop by this process, the web server (its process trees, minus
+    the engine's), the engine (its process trees), the database server's backends for this install
+    (`db`: a callable giving their pids; PostgreSQL runs a process per connection) and everything
+    else on the machine.
 
-    def __init__(self, server_pid: int | None) -> None:
-        self.server_pid = server_pid
+    `server` is web + engine, as before the engine had its own process.
+    """
+
+    def __init__(
+        self,
+        web: int | Iterable[int] | None,
+        engine: int | Iterable[int] | None = None,
+        db: Callable[[], Iterable[int]] | None = None,
+    ) -> None:
+        self.web_roots, self.engine_roots, self.db_pids = _pids(web), _pids(engine), db
         self._start = self._sample()
-        self.client = self.server = self.other = 0.0
+        self.client = self.web = self.engine = self.db = self.other = 0.0
 
-    def _sample(self) -> tuple[float, float, float, float]:
-        server = _process_cpu_seconds(self.server_pid) if self.server_pid else 0.0
-        return time.monotonic(), _machine_busy_seconds(), _process_cpu_seconds(os.getpid()), server
+    def _sample(self) -> tuple[float, float, dict[str, dict[int, float]]]:
+        tree = _children()
+        engine = process_tree(self.engine_roots, tree)
+        parties = {
+            "client": {os.getpid()},
+            "web": process_tree(self.web_roots, tree) - engine,
+            "engine": engine,
+            "db": set(self.db_pids()) if self.db_pids else set(),
+        }
+        cpu = {name: {pid: _process_cpu_seconds(pid) for pid in pids} for name, pids in parties.items()}
+        return time.monotonic(), _machine_busy_seconds(), cpu
 
     def stop(self) -> CpuMeter:
         end = self._sample()
         wall = max(end[0] - self._start[0], 1e-9)
-        busy, client, server = (end[i] - self._start[i] for i in (1, 2, 3))
-        self.client, self.server = client / wall, server / wall
-        self.other = max(0.0, (busy - client - server) / wall)
+        used = {}
+        for name, now in end[2].items():
+            before = self._start[2][name]
+            # A process born during the phase (a worker restarted, a new pool connection) counts whole.
+            used[name] = sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in now.items()) / wall
+        self.client, self.web, self.engine, self.db = (used[k] for k in ("client", "web", "engine", "db"))
+        self.other = max(0.0, (end[1] - self._start[1]) / wall - sum(used.values()))
         return self
 
+    @property
+    def server(self) -> float:
+        return self.web + self.engine
+
     def __str__(self) -> str:
+        if self.db_pids:
+            return (
+                f"{self.client:.2f} / {self.web:.2f} / {self.engine:.2f} / {self.db:.2f} / {self.other:.2f}"
+            )
+        if self.engine_roots:
+            return f"{self.client:.2f} / {self.web:.2f} / {self.engine:.2f} / {self.other:.2f}"
         return f"{self.client:.2f} / {self.server:.2f} / {self.other:.2f}"
 
 
-def wait_until_quiet(server_pid: int | None, max_wait: float, threshold: float = 0.3) -> CpuMeter:
+def wait_until_quiet(
+    web: int | Iterable[int] | None,
+    max_wait: float,
+    threshold: float = 0.3,
+    engine: int | Iterable[int] | None = None,
+    db: Callable[[], Iterable[int]] | None = None,
+) -> CpuMeter:
     """Wait (at most max_wait s) until other processes use < threshold cores over 2 s.
 
     Returns the last 2 s sample, which also tells what the idle server itself used.
     """
     deadline = time.monotonic() + max_wait
     while True:
-        meter = CpuMeter(server_pid)
+        meter = CpuMeter(web, engine, db)
         time.sleep(2)
         meter.stop()
         if meter.other < threshold or time.monotonic() >= deadline:
             return meter
+
+
+# ---- reporting: one line per figure, with its target and PASS/MISS --------------------------------
+
+
+def load_average() -> str:
+    """The 1 / 5 / 15-minute load averages, to print beside every run on this shared machine."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def figure(name: str, target: str, result: str, ok: bool | None, **context: object) -> str:
+    """Print and return one summary line: `FIGURE name | target | result | PASS/MISS | k=v ...`."""
+    verdict = "n/a" if ok is None else ("PASS" if ok else "MISS")
+    extra = " | ".join(f"{key}={value}" for key, value in context.items())
+    line = f"FIGURE {name} | target {target} | {result} | {verdict}" + (f" | {extra}" if extra else "")
+    print(line, flush=True)
+    return line
+
+
+def _p50_p99(values: Sequence[float]) -> str:
+    return f"p50 {percentile(values, 50) * 1000:.2f} / p99 {percentile(values, 99) * 1000:.2f} ms"
+
+
+def wakeup_probe(samples: int = 200, postgres: str | None = None) -> str:
+    """How long a sleeping thread waits for a core, and what PostgreSQL round trips cost, right now.
+
+    On a shared 2-core machine the load average says how many want a core; this says what it costs
+    a latency path made of many short waits: `time.sleep(1 ms)`'s overshoot, and with `postgres` a
+    `SELECT 1` and a durable commit (an xid, so the commit waits for the WAL flush).
+    """
+    over = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        time.sleep(0.001)
+        over.append(time.perf_counter() - began - 0.001)
+    text = f"sleep(1 ms) overshoot {_p50_p99(over)}"
+    if postgres:
+        import psycopg
+
+        trips, commits = [], []
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            for _ in range(samples):
+                began = time.perf_counter()
+                conn.execute("SELECT 1").fetchone()
+                trips.append(time.perf_counter() - began)
+            for _ in range(samples // 4):
+                began = time.perf_counter()
+                conn.execute("SELECT txid_current()").fetchone()  # autocommit: its own durable commit
+                commits.append(time.perf_counter() - began)
+        text += f"; PostgreSQL SELECT 1 {_p50_p99(trips)}, durable commit {_p50_p99(commits)}"
+    return text

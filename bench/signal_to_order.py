@@ -1,36 +1,36 @@
-"""Signal-to-order latency: webhook received → the group's DCA0 ("entry") order accepted by the exchange.
+"""Signal → first order: webhook received → the group's DCA0 ("entry") order accepted by the paper exchange.
 
-Starts `manage.py run` (SQLite, paper exchange, temp data dir), raises
-`execution_pool.max_open_groups` to 1000 and the paper starting balance through the API, then
-sends N entry webhooks for N distinct Binance USDT spot markets, paced (default 5/s). When every
-signal is processed it reads, per signal, `Signal.received_at` (stamped by the webhook view) and
-the entry order's `Order.updated_at`, which `trading.engine.orders.apply_report` writes when the
-exchange's answer to `create_order` is applied (the row is first committed as SUBMITTING with
-updated_at = created_at; a DCA0 that fills at once is never written again). Both clocks are the
-same process's wall clock.
+The engine is woken when a webhook commits (over the link from `manage.py run`, or by PostgreSQL's
+NOTIFY for `runengine`); the 100 ms poll stays as the fallback. Two kinds of arrivals, on one
+fresh stack (bench/_stacks.py), each entry on a market of its own:
 
-Each pass uses a fresh server and sets, through the API, `app.engine_poll_interval_ms` (how often
-the engine ticks; the runner reschedules its tick job when it changes) and
-`exchange.order_sync_interval_ms` (how often a tick also syncs live orders — one
-`fetch_open_orders` per account — and sweeps take-profit). The APScheduler warnings about skipped
-tick runs (carrying the tick's interval) tell how often, and for how long, a tick overran. After
-each pass the two periodic steps are timed in-process on the data it left.
+- single signals: one at a time, `--gap` apart (uniformly random between 0.5× and 1.5×, seeded), so
+  nothing queues behind an earlier signal: the latency of a woken engine;
+- bursts of `--burst` entries sent at once (threads), `--burst-gap` s apart: the tail when entries
+  queue behind each other.
 
-    .venv/bin/python bench/signal_to_order.py    # N=200; passes 100/500, 20/500, 100/5000, 20/60000
-    .venv/bin/python bench/signal_to_order.py -n 50 --passes 100
+`--layout embedded` is `manage.py run` on SQLite (or PostgreSQL with `--postgres`); `--layout
+production` is web workers + `runengine` + PostgreSQL + Redis. The script raises
+`execution_pool.max_open_groups` and the paper balance through the API first. Per signal it reads
+`Signal.received_at` (stamped by the webhook view) and the entry order's `Order.updated_at`, written
+when the exchange's answer to `create_order` is booked (a DCA0 that fills at once is never written
+again): both the wall clock of this machine. The breakdown uses `PositionGroup.opened_at`.
+
+    .venv/bin/python bench/signal_to_order.py                                   # embedded, SQLite
+    .venv/bin/python bench/signal_to_order.py --layout production --server daphne --workers 1
+    .venv/bin/python bench/signal_to_order.py --layout embedded --postgres postgres://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import random
-import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,16 +38,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _harness import (  # noqa: E402
-    ROOT,
     CpuMeter,
-    EngineServer,
     call,
+    figure,
+    load_average,
     markdown_table,
-    median,
     ms,
     percentile,
     wait_until_quiet,
+    wakeup_probe,
 )
+from _stacks import DEFAULT_REDIS, SERVERS, make_stack  # noqa: E402
 
 from trading.config_schema import dca_levels, default_config  # noqa: E402  (pure: no Django)
 from trading.core.ladder import build_ladder, dca0_guard_price  # noqa: E402
@@ -58,10 +59,9 @@ EXCHANGE_INFO = (
     Path(__file__).resolve().parents[1] / "exchanges/data/binance_spot_exchangeInfo_2023-09-08.json"
 )
 ORDER_SIZE_QUOTE = Decimal(200)
-DEFAULT_SYNC_MS = 500  # the shipped exchange.order_sync_interval_ms
 PROCESS_TIMEOUT_SEC = 180
-ARRIVAL_SEED = 7
-QUIET_WAIT_SEC = 60  # the machine is shared: wait (bounded) for other processes to calm down
+SEED = 7
+P99_TARGET_MS, P50_TARGET_MS = 250.0, 30.0
 
 
 @dataclass(frozen=True)
@@ -133,328 +133,196 @@ def entry_payload(secret: str, market: Market, tag: str) -> dict:
     }
 
 
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-@dataclass(frozen=True)
-class PassSpec:
-    poll_ms: int  # app.engine_poll_interval_ms
-    sync_ms: int  # exchange.order_sync_interval_ms (500 shipped)
-
-    @property
-    def label(self) -> str:
-        return f"{self.poll_ms} / {self.sync_ms}"
-
-
-def parse_pass(text: str) -> PassSpec:
-    poll, _, sync = text.partition("/")
-    return PassSpec(int(poll), int(sync or DEFAULT_SYNC_MS))
-
-
-# Run inside the stopped engine's data dir (manage.py shell): how long the two periodic steps
-# that share the engine's one worker thread take with everything the pass left open.
-STEP_TIMER = """
-import json, time
-from trading.engine import orders, takeprofit
-from trading.engine.context import EngineContext
-from trading.models import Order
-from trading.models.orders import LIVE_ORDER_STATES
-ctx = EngineContext()
-def best(fn, n=5):
-    fn()
-    times = []
-    for _ in range(n):
-        began = time.perf_counter(); fn(); times.append(time.perf_counter() - began)
-    return sorted(times)[n // 2]
-print(json.dumps({
-    "live_orders": Order.objects.filter(state__in=LIVE_ORDER_STATES).count(),
-    "sync_s": best(lambda: orders.sync_live_orders(ctx)),
-    # After the warm-up run no price moved: the steady-state sweep (markets query + price fetch).
-    "sweep_s": best(lambda: takeprofit.sweep(ctx)),
-    # Every market due, as after a start or when every price moved: loads every open leg.
-    "sweep_all_s": best(lambda: (ctx.evaluated_prices.clear(), takeprofit.sweep(ctx))),
-}))
-"""
-
-
-def time_engine_steps(server: EngineServer) -> dict:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", STEP_TIMER],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        print(f"engine step timing failed: {result.stderr[-1500:]}", file=sys.stderr)
-        return {}
-    return json.loads(lines[-1])
+def _utc(value: object) -> datetime | None:
+    """SQLite gives text, PostgreSQL aware datetimes: both to aware UTC."""
+    if value is None:
+        return None
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 @dataclass
-class PassResult:
-    spec: PassSpec
-    sent: int
-    accepted: int
-    by_status: dict[str, int]
-    total: list[float]  # received → entry accepted, seconds, in arrival order
-    pickup: list[float]  # received → group opened
-    placement: list[float]  # group opened → entry accepted
-    rest: list[float]  # entry accepted → signal finished (the other DCA orders of the ladder)
-    processing_wait: float
-    tick_overruns: int
-    longest_tick: float  # seconds, estimated from consecutive skipped tick runs
-    webhook_answer: list[float]  # seconds the POST took, client side
-    orders_by_state: dict[str, int]
-    cpu: CpuMeter
-    steps: dict
+class Arrivals:
+    """What one kind of arrival measured (seconds)."""
+
+    kind: str
+    sent: int = 0
+    ids: list[int] = field(default_factory=list)
+    answers: list[float] = field(default_factory=list)  # how long each POST took, client side
+    total: list[float] = field(default_factory=list)  # received → entry accepted
+    pickup: list[float] = field(default_factory=list)  # received → group opened
+    placement: list[float] = field(default_factory=list)  # group opened → entry accepted
+    outcomes: dict[str, int] = field(default_factory=dict)
+    cpu: CpuMeter | None = None
+    load: str = ""
+    probe: str = ""  # scheduler and PostgreSQL latency just before (bench/_harness.py wakeup_probe)
 
 
-SKIP_MARK = "maximum number of running instances reached"
+def post(stack, n: int, market: Market, tag: str, into: Arrivals, lock: threading.Lock) -> None:
+    """POST one entry; round-robin over the stack's web processes, like a proxy would."""
+    url = f"{stack.urls[n % len(stack.urls)]}/webhooks/tradingview"
+    began = time.monotonic()
+    code, answer = call("POST", url, entry_payload(stack.secret, market, tag))
+    with lock:
+        into.sent += 1
+        into.answers.append(time.monotonic() - began)
+        if code == 202:
+            into.ids.append(answer["signal_id"])
+        else:
+            print(f"  {market.exchange_symbol}: {code} {answer}", file=sys.stderr)
 
 
-def tick_skips(log_text: str, interval: float) -> list[datetime]:
-    """Timestamps of the tick runs APScheduler skipped because the previous tick still ran."""
-    mark = f"interval[{timedelta(seconds=interval)}]"
-    return [
-        datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
-        for line in log_text.splitlines()
-        if SKIP_MARK in line and mark in line and line[:4].isdigit()
-    ]
+def send_singles(stack, markets: list[Market], gap: float, into: Arrivals) -> None:
+    rng, lock = random.Random(SEED), threading.Lock()
+    for n, market in enumerate(markets):
+        post(stack, n, market, "single", into, lock)
+        time.sleep(gap * rng.uniform(0.5, 1.5))
 
 
-def longest_tick(log_text: str, interval: float) -> float:
-    """APScheduler logs each tick run it skips because the previous one still runs; a run of
-    consecutive skips (one per interval) bounds how long that tick took."""
-    longest, run_start, previous = 0.0, None, None
-    for stamp in tick_skips(log_text, interval):
-        if previous is None or (stamp - previous).total_seconds() > 1.5 * interval:
-            run_start = stamp
-        previous = stamp
-        longest = max(longest, (stamp - run_start).total_seconds() + 2 * interval)
-    return longest
+def send_bursts(stack, markets: list[Market], size: int, gap: float, into: Arrivals) -> None:
+    lock = threading.Lock()
+    for start in range(0, len(markets), size):
+        threads = [
+            threading.Thread(target=post, args=(stack, n, market, "burst", into, lock))
+            for n, market in enumerate(markets[start : start + size], start)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        time.sleep(gap)
 
 
-def run_pass(spec: PassSpec, markets: list[Market], pace: float, keep: bool) -> PassResult:
-    with EngineServer(keep=keep, label=f"s2o-{spec.poll_ms}-{spec.sync_ms}") as server:
-        server.issue_token()
-        status, body = server.api(
-            "PUT",
-            "config",
-            {
-                "execution_pool": {"max_open_groups": 1000},
-                # 200 pyramids × 200 USDT is more than the default 10,000 USDT paper balance; the
-                # balance is seeded on the first order, so raising it now is enough.
-                "app": {"engine_poll_interval_ms": spec.poll_ms},
-                # Read on every tick, so this one applies without a restart.
-                "exchange": {
-                    "paper_starting_balance_usdt": "1000000",
-                    "order_sync_interval_ms": spec.sync_ms,
-                },
-            },
+def wait_processed(stack, ids: list[int]) -> None:
+    marks = ",".join("?" * len(ids))
+
+    def pending() -> int:
+        signals = stack.query(
+            f"SELECT COUNT(*) FROM trading_signal WHERE id IN ({marks}) AND status = 'received'", ids
+        )[0][0]
+        orders = stack.query(
+            "SELECT COUNT(*) FROM trading_order WHERE purpose = 'entry' AND state IN ('queued', 'submitting')"
+        )[0][0]
+        return signals + orders
+
+    began = time.monotonic()
+    while pending() and time.monotonic() - began < PROCESS_TIMEOUT_SEC:
+        time.sleep(0.25)
+
+
+def read_latencies(stack, into: Arrivals) -> None:
+    marks = ",".join("?" * len(into.ids))
+    rows = stack.query(
+        f"""
+        SELECT s.status, s.received_at, g.opened_at, o.updated_at
+        FROM trading_signal s
+        LEFT JOIN trading_positiongroup g ON g.id = s.group_id
+        LEFT JOIN trading_order o ON o.id = (
+            SELECT MIN(id) FROM trading_order WHERE group_id = s.group_id AND purpose = 'entry'
         )
-        if status != 200:
-            raise SystemExit(f"PUT /api/v1/config answered {status}: {body}")
-        if server.query("SELECT COUNT(*) FROM exchanges_paperbalance")[0][0]:
-            raise SystemExit("the paper balance was already seeded; the raised balance would not apply")
-        # The engine applies a saved config on its next tick and reschedules its own tick job
-        # when the poll interval changed (trading/engine/runner.py); give it a moment.
-        time.sleep(1.0)
-        log_start = len(server.tail(10**9))
-        wait_until_quiet(server.proc.pid if server.proc else None, QUIET_WAIT_SEC)
-        meter = CpuMeter(server.proc.pid if server.proc else None)
-
-        tag = f"s2o{int(time.time())}p{spec.poll_ms}s{spec.sync_ms}"
-        url = f"{server.base}/webhooks/tradingview"
-        ids: list[int] = []
-        answer_times: list[float] = []
-        # Poisson arrivals (seeded): a fixed 200 ms spacing would keep a constant phase against the
-        # 100 ms tick and measure one point of the wait instead of its spread.
-        rng = random.Random(ARRIVAL_SEED)
-        offsets = list(itertools.accumulate(rng.expovariate(pace) for _ in markets))
-        start = time.monotonic()
-        for market, offset in zip(markets, offsets, strict=True):
-            delay = start + offset - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            began = time.monotonic()
-            code, answer = call("POST", url, entry_payload(server.secret, market, tag))
-            answer_times.append(time.monotonic() - began)
-            if code == 202:
-                ids.append(answer["signal_id"])
-            else:
-                print(f"  {market.exchange_symbol}: {code} {answer}", file=sys.stderr)
-
-        marks = ",".join("?" * len(ids))
-
-        def pending() -> int:
-            signals = server.query(
-                f"SELECT COUNT(*) FROM trading_signal WHERE id IN ({marks}) AND status = 'received'", ids
-            )[0][0]
-            orders = server.query(
-                "SELECT COUNT(*) FROM trading_order WHERE purpose = 'entry' AND state IN ('queued', 'submitting')"
-            )[0][0]
-            return signals + orders
-
-        waited_from = time.monotonic()
-        while pending() and time.monotonic() - waited_from < PROCESS_TIMEOUT_SEC:
-            time.sleep(0.25)
-        processing_wait = time.monotonic() - waited_from
-        meter.stop()
-
-        rows = server.query(
-            f"""
-            SELECT s.id, s.status, s.received_at, g.opened_at, o.updated_at, s.processed_at
-            FROM trading_signal s
-            LEFT JOIN trading_positiongroup g ON g.id = s.group_id
-            LEFT JOIN trading_order o ON o.id = (
-                SELECT MIN(id) FROM trading_order WHERE group_id = s.group_id AND purpose = 'entry'
-            )
-            WHERE s.id IN ({marks}) ORDER BY s.id
-            """,
-            ids,
-        )
-        orders_by_state = dict(
-            server.query("SELECT purpose || ' ' || state, COUNT(*) FROM trading_order GROUP BY 1")
-        )
-        log_text = server.tail(10**9)[log_start:]
-        server.stop()
-        steps = time_engine_steps(server)
-
-    by_status: dict[str, int] = {}
-    total, pickup, placement, rest = [], [], [], []
-    for _sid, status, received, opened, updated, processed in rows:
-        by_status[status] = by_status.get(status, 0) + 1
-        received_at, opened_at, accepted_at, done_at = (
-            _dt(received),
-            _dt(opened),
-            _dt(updated),
-            _dt(processed),
-        )
-        if received_at is None or opened_at is None or accepted_at is None or done_at is None:
-            continue
-        total.append((accepted_at - received_at).total_seconds())
-        pickup.append((opened_at - received_at).total_seconds())
-        placement.append((accepted_at - opened_at).total_seconds())
-        rest.append((done_at - accepted_at).total_seconds())
-    return PassResult(
-        spec=spec,
-        sent=len(markets),
-        accepted=len(ids),
-        by_status=by_status,
-        total=total,
-        pickup=pickup,
-        placement=placement,
-        rest=rest,
-        processing_wait=processing_wait,
-        tick_overruns=len(tick_skips(log_text, spec.poll_ms / 1000)),
-        longest_tick=longest_tick(log_text, spec.poll_ms / 1000),
-        webhook_answer=answer_times,
-        orders_by_state=orders_by_state,
-        cpu=meter,
-        steps=steps,
+        WHERE s.id IN ({marks}) ORDER BY s.id
+        """,
+        into.ids,
     )
+    for status, received, opened, accepted in rows:
+        into.outcomes[status] = into.outcomes.get(status, 0) + 1
+        received_at, opened_at, accepted_at = _utc(received), _utc(opened), _utc(accepted)
+        if received_at is None or opened_at is None or accepted_at is None:
+            continue
+        into.total.append((accepted_at - received_at).total_seconds())
+        into.pickup.append((opened_at - received_at).total_seconds())
+        into.placement.append((accepted_at - opened_at).total_seconds())
 
 
-def report(results: list[PassResult]) -> None:
+def prepare(stack, poll_ms: int | None) -> None:
+    stack.issue_token()
+    config: dict = {
+        "execution_pool": {"max_open_groups": 1000},
+        # More pyramids × 200 USDT than the default 10,000 USDT paper balance; it is seeded on
+        # the first order, so raising it now is enough.
+        "exchange": {"paper_starting_balance_usdt": "1000000"},
+    }
+    if poll_ms is not None:  # a long poll shows whether the wake-up, not the poll, picks signals up
+        config["app"] = {"engine_poll_interval_ms": poll_ms}
+    status, body = stack.api("PUT", "config", config)
+    if status != 200:
+        raise SystemExit(f"PUT /api/v1/config answered {status}: {body}")
+    if stack.query("SELECT COUNT(*) FROM exchanges_paperbalance")[0][0]:
+        raise SystemExit("the paper balance was already seeded; the raised balance would not apply")
+    time.sleep(1.0)  # the engine applies a saved config on its next tick
+
+
+def measure(stack, kind: str, send, quiet_wait: float) -> Arrivals:
+    into = Arrivals(kind)
+    wait_until_quiet(stack.web_pids, quiet_wait, engine=stack.engine_pids, db=stack.db_pids)
+    into.probe = wakeup_probe(postgres=stack.database.server_url if stack.database else None)
+    meter, into.load = CpuMeter(stack.web_pids, stack.engine_pids, stack.db_pids), load_average()
+    send(into)
+    wait_processed(stack, into.ids)
+    into.cpu = meter.stop()
+    read_latencies(stack, into)
+    return into
+
+
+def report(results: list[Arrivals], where: str) -> None:
     print("\n## Webhook received → entry (DCA0) order accepted\n")
     print(
         markdown_table(
             [
-                "poll / sync ms",
-                "signals",
+                "arrivals",
+                "sent",
                 "202",
                 "entry orders",
                 "p50 ms",
                 "p99 ms",
                 "max ms",
-                "target p99 < 250 ms",
-                "signal outcomes",
-                "tick runs skipped (overrun)",
-                "longest tick ≈ ms",
+                "received → group opened p50 / p99 ms",
+                "group opened → entry accepted p50 / p99 ms",
                 "webhook answer p50 / max ms",
-                "CPU cores client / server / others",
+                "signal outcomes",
+                "CPU cores client / web / engine / (db /) others",
+                "load avg",
             ],
             [
                 [
-                    r.spec.label,
+                    r.kind,
                     r.sent,
-                    r.accepted,
+                    len(r.ids),
                     len(r.total),
                     ms(percentile(r.total, 50)),
                     ms(percentile(r.total, 99)),
                     ms(max(r.total, default=float("nan"))),
-                    "met" if percentile(r.total, 99) < 0.25 else "NOT met",
-                    ", ".join(f"{k} {v}" for k, v in sorted(r.by_status.items())),
-                    r.tick_overruns,
-                    f"{r.longest_tick * 1000:.0f}",
-                    f"{ms(percentile(r.webhook_answer, 50))} / {ms(max(r.webhook_answer, default=float('nan')))}",
-                    str(r.cpu),
-                ]
-                for r in results
-            ],
-        )
-    )
-    print("\n## Where the time goes (p50 / p99 ms)\n")
-    print(
-        markdown_table(
-            [
-                "poll / sync ms",
-                "received → group opened (wait for tick + intake)",
-                "group opened → entry accepted (ladder rows + order + paper fill)",
-                "entry accepted → signal done (4 more DCA orders; the next signal waits for this)",
-            ],
-            [
-                [
-                    r.spec.label,
                     f"{ms(percentile(r.pickup, 50))} / {ms(percentile(r.pickup, 99))}",
                     f"{ms(percentile(r.placement, 50))} / {ms(percentile(r.placement, 99))}",
-                    f"{ms(percentile(r.rest, 50))} / {ms(percentile(r.rest, 99))}",
+                    f"{ms(percentile(r.answers, 50))} / {ms(max(r.answers, default=float('nan')))}",
+                    ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())),
+                    str(r.cpu),
+                    r.load,
                 ]
                 for r in results
             ],
         )
     )
-    print("\n## Latency by arrival order (open groups accumulate: p50 / max ms per fifth)\n")
-    rows = []
     for r in results:
-        n = len(r.total)
-        fifths = [r.total[n * k // 5 : n * (k + 1) // 5] for k in range(5)]
-        rows.append(
-            [r.spec.label]
-            + [f"{ms(median(part))} / {ms(max(part, default=float('nan')))}" for part in fifths]
-        )
-    print(markdown_table(["poll / sync ms", "1st fifth", "2nd", "3rd", "4th", "5th"], rows))
-    print("\n## Periodic engine steps with everything the pass left open (in-process, median of 5)\n")
-    print(
-        markdown_table(
-            [
-                "poll / sync ms",
-                "live orders",
-                "orders.sync_live_orders() ms",
-                "takeprofit.sweep() ms, no price moved",
-                "takeprofit.sweep() ms, every market due",
-            ],
-            [
-                [
-                    r.spec.label,
-                    r.steps.get("live_orders", "n/a"),
-                    ms(r.steps.get("sync_s", float("nan"))),
-                    ms(r.steps.get("sweep_s", float("nan"))),
-                    ms(r.steps.get("sweep_all_s", float("nan"))),
-                ]
-                for r in results
-            ],
-        )
-    )
-    print("\n## Orders at the end (purpose state: count)\n")
+        print(f"\n{r.kind}: just before, {r.probe}")
+    print("\n## Figures\n")
     for r in results:
-        print(
-            f"- poll / sync {r.spec.label} ms: "
-            + ", ".join(f"{k}: {v}" for k, v in sorted(r.orders_by_state.items()))
+        p50, p99 = percentile(r.total, 50) * 1000, percentile(r.total, 99) * 1000
+        complete = len(r.total) == r.sent
+        ctx = {"layout": where, "load": r.load}
+        figure(
+            f"signal → first order p99, {r.kind}",
+            f"< {P99_TARGET_MS:g} ms",
+            f"{p99:.1f} ms",
+            complete and p99 < P99_TARGET_MS,
+            **ctx,
+        )
+        figure(
+            f"signal → first order p50, {r.kind}",
+            f"< {P50_TARGET_MS:g} ms",
+            f"{p50:.1f} ms",
+            complete and p50 < P50_TARGET_MS,
+            **ctx,
         )
 
 
@@ -462,37 +330,67 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("-n", type=int, default=200, help="signals = distinct markets (default 200)")
+    parser.add_argument("--layout", choices=["embedded", "production"], default="embedded")
+    parser.add_argument("--server", choices=SERVERS, default="daphne", help="production: the web server")
+    parser.add_argument("--workers", type=int, default=2, help="production: web processes (default 2)")
     parser.add_argument(
-        "--pace", type=float, default=5.0, help="mean webhooks per second, Poisson arrivals (default 5)"
+        "--postgres", default=None, help="PostgreSQL server URL (embedded: SQLite unless given)"
+    )
+    parser.add_argument("--redis", default=DEFAULT_REDIS, help="production: REDIS_URL ('' for none)")
+    parser.add_argument("--singles", type=int, default=60, help="single signals (default 60)")
+    parser.add_argument("--gap", type=float, default=0.6, help="mean s between single signals (default 0.6)")
+    parser.add_argument("--bursts", type=int, default=6, help="bursts (default 6)")
+    parser.add_argument("--burst", type=int, default=10, help="entries per burst (default 10)")
+    parser.add_argument("--burst-gap", type=float, default=3.0, help="s between bursts (default 3)")
+    parser.add_argument(
+        "--quiet-wait", type=float, default=20.0, help="wait up to s for a quieter machine first"
     )
     parser.add_argument(
-        "--passes",
-        type=lambda text: [parse_pass(x) for x in text.split(",")],
-        default=[PassSpec(100, 500), PassSpec(20, 500), PassSpec(100, 5000), PassSpec(20, 60000)],
-        help="passes as POLL_MS[/SYNC_MS] (engine_poll_interval_ms / order_sync_interval_ms), "
-        "comma-separated (default 100/500,20/500,100/5000,20/60000)",
+        "--poll-ms", type=int, default=None, help="set app.engine_poll_interval_ms (default: leave 100)"
     )
-    parser.add_argument("--keep", action="store_true", help="keep each pass's temp data dir and server log")
+    parser.add_argument("--keep", action="store_true", help="keep the temp data dir and logs")
     args = parser.parse_args(argv)
-    if not 1 <= args.n <= 350 or not 0 < args.pace <= 100:
-        parser.error("-n must be 1..350 and --pace in (0, 100]")
-    if any(not 20 <= p.poll_ms <= 5000 or not 50 <= p.sync_ms <= 60000 for p in args.passes):
-        parser.error("--passes: poll must be 20..5000 and sync 50..60000 ms (the config's bounds)")
+    if not 0 < args.singles + args.bursts * args.burst <= 350:
+        parser.error("singles + bursts × burst must be 1..350 (distinct markets)")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    markets = pick_markets(args.n)
-    when = time.strftime("%Y-%m-%d %H:%M %Z")
-    print(f"# signal → order — {args.n} distinct markets, Poisson arrivals at {args.pace:g}/s, {when}")
-    first, last = markets[0], markets[-1]
-    print(
-        f"markets {first.exchange_symbol} @ {first.entry_price:f} … {last.exchange_symbol}, {ORDER_SIZE_QUOTE} USDT each"
+    markets = pick_markets(args.singles + args.bursts * args.burst)
+    singles, bursty = markets[: args.singles], markets[args.singles :]
+    stack = make_stack(
+        args.layout,
+        server=args.server,
+        workers=args.workers,
+        postgres=args.postgres,
+        redis=args.redis or None,
+        keep=args.keep,
+        label="s2o",
     )
-    results = [run_pass(spec, markets, args.pace, args.keep) for spec in args.passes]
-    report(results)
+    print(
+        f"# signal → first order — {stack.description}; {args.singles} single signals ~{args.gap:g} s apart, "
+        f"{args.bursts} bursts of {args.burst}; poll {args.poll_ms or 'default'} ms; {time.strftime('%Y-%m-%d %H:%M %Z')}, load average {load_average()}"
+    )
+    results = []
+    with stack:
+        prepare(stack, args.poll_ms)
+        if singles:
+            results.append(
+                measure(
+                    stack,
+                    "single",
+                    lambda into: send_singles(stack, singles, args.gap, into),
+                    args.quiet_wait,
+                )
+            )
+        if bursty:
+            burst_kind = f"bursts of {args.burst}"
+            send = lambda into: send_bursts(stack, bursty, args.burst, args.burst_gap, into)  # noqa: E731
+            results.append(measure(stack, burst_kind, send, args.quiet_wait))
+        orders = stack.query("SELECT purpose || ' ' || state, COUNT(*) FROM trading_order GROUP BY 1")
+    report(results, stack.description)
+    print("\norders at the end: " + ", ".join(f"{k}: {v}" for k, v in sorted(orders)))
     return 0
 
 
