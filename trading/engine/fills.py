@@ -15,7 +15,7 @@ from exchanges.core.adapter import OrderReport
 from .. import events
 from ..core.clientid import Purpose
 from ..core.lifecycle import LegProgress, derive_group_status
-from ..core.numbers import fmt
+from ..core.numbers import fmt, usd
 from ..core.precision import round_price
 from ..core.takeprofit import leg_tp_price
 from ..core.types import OrderSide, Side
@@ -231,7 +231,7 @@ def _record_trade(
     trade.save()
     events.record(
         events.Category.ORDER,
-        f"{trade.reason} close of {fmt(dq)} {group.symbol} @ {fmt(price, 8)}: realised {fmt(realized, 4)} USDT",
+        f"{trade.reason} close of {fmt(dq)} {group.symbol} @ {fmt(price, 8)}: realised {usd(realized)} USDT",
         symbol=group.symbol,
         timeframe=group.timeframe,
         group_id=group.pk,
@@ -351,7 +351,7 @@ def refresh_group(
         group.refresh_from_db(fields=["realized_pnl"])
         events.record(
             events.Category.SIGNAL,
-            f"group #{group.pk} closed ({group.close_reason}); realised {fmt(group.realized_pnl, 4)} USDT;"
+            f"group #{group.pk} closed ({group.close_reason}); realised {usd(group.realized_pnl)} USDT;"
             " pool slot released",
             symbol=group.symbol,
             timeframe=group.timeframe,
