@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     replay.run(events)
     wall = time.monotonic() - started
     cpu = time.process_time() - cpu_before
-    evaluated = replay.points - replay.quiet - replay.skipped  # points the engine priced
+    evaluated = replay.points - replay.quiet - replay.skipped - replay.banded  # points the engine priced
     result = summary(trade_records(), Decimal(10000))
     rate = replay.points / wall
     print(
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  points/s (wall): {rate:,.0f}; per CPU second: {replay.points / max(cpu, 1e-9):,.0f}")
     print(
         f"  priced by the engine: {evaluated}; nothing open: {replay.quiet}; inside a range already"
-        f" evaluated: {replay.skipped}"
+        f" evaluated: {replay.skipped}; inside the quiet band: {replay.banded}"
     )
     print(
         f"  trades: {result['trades']}, realised PnL {result['realised_pnl']}, win rate {result['win_rate_percent']} %"

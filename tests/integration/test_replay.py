@@ -272,6 +272,7 @@ os.environ["ENGINE_DATA_DIR"] = tempfile.mkdtemp(prefix="tv-replay-skip-")
 os.environ["DJANGO_SETTINGS_MODULE"] = "engine_site.settings"
 import django
 django.setup()
+from decimal import Decimal
 from pathlib import Path
 from trading.replay.candles import load_candles
 from trading.replay.runner import Replay, timeline, trade_records
@@ -281,10 +282,14 @@ signals = []
 for n in range(2, 200, 30):
     at = candles[n].at.replace(minute=50).isoformat()
     row = dict(timestamp=at, symbol="BTCUSDT", timeframe="60", intent="signal", side="buy")
-    signals.append(timed(csv_payload(row | dict(price=str(candles[n].close), size="500"), "t"), "t"))
-replay = Replay(candles[0].at, None, skip_inside={skip})
+    payload = csv_payload(row | dict(price=str(candles[n].close), size="500"), "t")
+    if {stop_below!r}:
+        payload["risk"] = dict(stop_loss=str(candles[n].close * (1 - Decimal({stop_below!r}))))
+    signals.append(timed(payload, "t"))
+replay = Replay(candles[0].at, {config!r}, skip_inside={skip})
 replay.run(timeline(dict([("BTC/USDT", candles)]), signals))
-print(json.dumps(dict(skipped=replay.skipped, trades=[[str(t.closed_at), t.reason, str(t.qty), str(t.pnl)] for t in trade_records()])))
+trades = [[str(t.closed_at), t.reason, str(t.qty), str(t.pnl)] for t in trade_records()]
+print(json.dumps(dict(skipped=replay.skipped + replay.banded, banded=replay.banded, trades=trades)))
 import shutil
 from django.db import connection
 connection.close()
@@ -292,18 +297,33 @@ shutil.rmtree(os.environ["ENGINE_DATA_DIR"], ignore_errors=True)
 """
 
 
-def test_skipping_points_inside_an_evaluated_range_changes_no_trade() -> None:
-    """The replay's one shortcut on open markets (docs/replay.md) against pricing every point."""
+@pytest.mark.parametrize(
+    "config, stop_below",
+    [
+        pytest.param(None, None, id="leg-tp"),
+        pytest.param({"grid_strategy": {"tp_mode": "aggregate"}}, "0.03", id="aggregate-tp-with-stop-loss"),
+        pytest.param(
+            {"grid_strategy": {"tp_mode": "hybrid", "aggregate_tp_percent": "2"}}, None, id="hybrid"
+        ),
+    ],
+)
+def test_skipping_points_that_cross_no_trigger_changes_no_trade(
+    config: dict | None, stop_below: str | None
+) -> None:
+    """The replay's shortcuts on open markets (docs/replay.md: the seen range and the quiet band between
+    the nearest triggers) against pricing every point, in each take-profit mode and with a stop-loss."""
     bundled = ROOT / "exchanges" / "data" / "candles" / "BTC_USDT-1h.json"
     runs = []
     for skip in (True, False):
-        code = SAME_TRADES_EITHER_WAY.format(root=str(ROOT), candles=str(bundled), skip=skip)
+        code = SAME_TRADES_EITHER_WAY.format(
+            root=str(ROOT), candles=str(bundled), skip=skip, config=config, stop_below=stop_below
+        )
         done = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
         )
         assert done.returncode == 0, done.stderr
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     with_skip, every_point = runs
-    assert with_skip["skipped"] > 0 and every_point["skipped"] == 0
+    assert with_skip["banded"] > 0 and every_point["skipped"] == 0
     assert len(with_skip["trades"]) > 5
     assert with_skip["trades"] == every_point["trades"]

@@ -140,3 +140,63 @@ def tp_progress_percent(side: Side, fill_price: Decimal, tp_price: Decimal, pric
 
 def _fmt(value: Decimal) -> str:
     return format(value.normalize(), "f")
+
+
+@dataclass(frozen=True)
+class QuietBand:
+    """Prices strictly between `below` and `above` trigger nothing (None: no bound on that side).
+
+    A replay skips price points inside the band instead of pricing each one: take-profit and
+    stop-loss triggers are levels a price reaches, so nothing between the nearest two can fire.
+    """
+
+    below: Decimal | None = None
+    above: Decimal | None = None
+
+    def holds(self, price: Decimal, margin: Decimal = _ZERO) -> bool:
+        """Whether `price` is inside the band by more than `margin` on both sides."""
+        return (self.below is None or price > self.below + margin) and (
+            self.above is None or price < self.above - margin
+        )
+
+    def narrowed(self, below: Decimal | None = None, above: Decimal | None = None) -> QuietBand:
+        """This band cut by another trigger on either side."""
+        lo = self.below if below is None else below if self.below is None else max(self.below, below)
+        hi = self.above if above is None else above if self.above is None else min(self.above, above)
+        return QuietBand(lo, hi)
+
+
+def quiet_band(
+    side: Side,
+    legs: Sequence[OpenLeg],
+    mode: TpMode,
+    aggregate_tp_percent: Decimal | None = None,
+    stop_loss: Decimal | None = None,
+) -> QuietBand:
+    """The prices at which `evaluate_take_profit` with the same arguments triggers nothing.
+
+    Every target it checks (the aggregate TP of the legs without their own price, each leg's TP or
+    its pyramid's own price, the stop) fires at and beyond its level, so the band runs from the
+    nearest level on one side to the nearest on the other, both excluded.
+    """
+    is_long = side is Side.LONG
+    stop = QuietBand(below=stop_loss) if is_long else QuietBand(above=stop_loss)
+    open_legs = [leg for leg in legs if leg.open_qty > 0]
+    own = [leg for leg in open_legs if leg.tp_price is not None]
+    ruled = [leg for leg in open_legs if leg.tp_price is None] if own else open_legs
+    targets: list[Decimal] = []
+    if open_legs and mode != TpMode.LEG:
+        if aggregate_tp_percent is None:
+            raise ValueError(f"tp mode {mode} needs an aggregate take-profit percent")
+        target = aggregate_tp_price(side, ruled, aggregate_tp_percent)
+        if target is not None:
+            targets.append(target)
+    for leg in (own if mode == TpMode.AGGREGATE else open_legs) if open_legs else []:
+        targets.append(
+            leg.tp_price
+            if leg.tp_price is not None
+            else leg_tp_price(side, leg.avg_fill_price, leg.tp_percent)
+        )
+    if not targets:
+        return stop
+    return stop.narrowed(above=min(targets)) if is_long else stop.narrowed(below=max(targets))

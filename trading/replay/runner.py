@@ -16,8 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from trading.core.takeprofit import QuietBand
+
 from .candles import Candle, interval_of, load_candles, price_path
 from .metrics import summary
+from .triggers import market_band, tick_size
 
 REPLAY_SECRET = "replay-webhook-secret-0123456789"
 START_BALANCE = Decimal("10000")  # the paper account's seed (exchange.paper_starting_balance_usdt)
@@ -95,8 +98,13 @@ class Replay:
         self.quiet = 0  # points on a market with nothing open or queued
         self.skipped = 0  # points inside an already evaluated range (see `price`)
         self.span: dict[str, tuple[Decimal, Decimal]] = {}
+        self.banded = 0  # points inside the market's quiet band (see `_quiet`)
+        self.bands: dict[str, tuple[QuietBand, Decimal] | None] = {}
         # With partial fills a marketable order fills a part on every price, so every point counts.
         self.skip_inside = skip_inside and self.ctx.cfg.exchange.paper_partial_fill_ratio >= 1
+        from exchanges.models import ExchangeAccount
+
+        self.paper = ExchangeAccount.objects.get(label="paper")
 
     def price(self, symbol: str, price: Decimal) -> None:
         """One price point. With nothing open on the market no fill or take-profit can happen, so the
@@ -113,13 +121,35 @@ class Replay:
             self.pending[symbol] = price  # still the market's last price for the next signal
             self.skipped += 1
             return
+        if self.skip_inside and self._quiet(symbol, price):
+            self.pending[symbol] = price
+            self.banded += 1
+            return
         self.pending.pop(symbol, None)
         fills = self.ctx.fills_since_risk
         self._set_price(symbol, price)
+        self.bands.pop(symbol, None)  # a take-profit may have sent a close: read the triggers again
         if self.ctx.fills_since_risk != fills:
+            self._flush_pending(self.active)  # the risk engine judges open markets at their latest price
             self.tick()  # the engine's follow-ups: promote into a freed slot, the risk engine
         else:
             self.span[symbol] = (min(price, span[0]), max(price, span[1])) if span else (price, price)
+
+    def _quiet(self, symbol: str, price: Decimal) -> bool:
+        """Whether `price` is inside the band where no order fills and nothing takes profit or stops."""
+        if symbol not in self.bands:
+            band = market_band(self.paper.pk, symbol)
+            tick = tick_size(self.ctx.adapter(self.paper), symbol)
+            self.bands[symbol] = (band, tick) if band is not None and tick is not None else None
+        known = self.bands[symbol]
+        return known is not None and known[0].holds(price, margin=known[1])
+
+    def _flush_pending(self, only: set[str] | None = None) -> None:
+        """Set the latest skipped price of each market (of `only` those, if given) at the exchange."""
+        for symbol, price in sorted(self.pending.items()):
+            if only is None or symbol in only:
+                self._set_price(symbol, price)
+                del self.pending[symbol]
 
     def _set_price(self, symbol: str, price: Decimal) -> None:
         from trading.engine import commands
@@ -133,9 +163,7 @@ class Replay:
         from trading.core.webhook_payload import PayloadError, parse_signal
         from trading.webhooks import _accept
 
-        for symbol, price in sorted(self.pending.items()):
-            self._set_price(symbol, price)
-        self.pending.clear()
+        self._flush_pending()
         data = {**payload, "secret": REPLAY_SECRET}
         try:
             parsed = parse_signal(data)
@@ -163,6 +191,7 @@ class Replay:
         self.engine._last_sync = None  # every replay tick syncs orders and sweeps take-profit
         self.engine.tick()
         self.span.clear()  # orders or positions may have changed: every level counts again
+        self.bands.clear()
         self.active = (
             set(PositionGroup.objects.filter(status__in=OPEN_STATUSES).values_list("symbol", flat=True))
             | set(PaperOrder.objects.filter(status="open").values_list("symbol", flat=True))
@@ -290,6 +319,7 @@ def run_spec(spec: dict[str, Any], progress_stream: TextIO | None = sys.stderr) 
         "price_points": replay.points,
         "price_points_quiet": replay.quiet,
         "price_points_inside_seen_range": replay.skipped,
+        "price_points_inside_quiet_band": replay.banded,
         "signals": len(spec["signals"]),
         "signal_outcomes": outcomes,
         "open_groups_at_end": PositionGroup.objects.filter(status__in=OPEN_STATUSES).count(),
