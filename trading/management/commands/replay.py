@@ -14,13 +14,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from exchanges.core.adapter import ExchangeError
 from trading.replay.candles import InputError, load_candles, parse_time, symbol_from_name
 from trading.replay.metrics import format_summaries
 from trading.replay.signals import load_signals, timed
@@ -46,6 +47,13 @@ class Command(BaseCommand):
             default=[],
             help="candle file (freqtrade JSON or CSV); SYMBOL=FILE or FILE named like BTC_USDT-1h.json; repeat for more markets",
         )
+        parser.add_argument(
+            "--fetch",
+            metavar="ACCOUNT",
+            help="fetch the signals' markets' candles from this exchange account's venue (ccxt fetch_ohlcv),"
+            " cached in <data dir>/candles/; markets given with --candles are not fetched",
+        )
+        parser.add_argument("--timeframe", default="1h", help="candle length for --fetch (default 1h)")
         parser.add_argument("--config", help="config file to replay under (default: the current config)")
         parser.add_argument("--out", default="replay-out", help="output directory (default ./replay-out)")
         parser.add_argument("--compare", help="a second config file: run both and print them side by side")
@@ -81,8 +89,8 @@ class Command(BaseCommand):
         self.stdout.write(f"outputs in {out}/a and {out}/b")
 
     def _spec(self, opts: dict[str, Any]) -> dict[str, Any]:
-        if not opts["candles"]:
-            raise InputError("--candles is required (a candle file per market)")
+        if not opts["candles"] and not opts["fetch"]:
+            raise InputError("give --candles FILE (a candle file per market) or --fetch ACCOUNT")
         if not opts["signals"] and not opts["from_inbox"]:
             raise InputError("give --signals FILE or --from-inbox")
         start = parse_time(opts["start"], "--from") if opts["start"] else None
@@ -106,6 +114,8 @@ class Command(BaseCommand):
             if (start is None or datetime.fromisoformat(s["at"]) >= start)
             and (end is None or datetime.fromisoformat(s["at"]) <= end)
         ]
+        if opts["fetch"]:
+            candles |= _fetched_candles(opts["fetch"], opts["timeframe"], signals, set(candles), start, end)
         config = _read_config(Path(opts["config"])) if opts["config"] else _current_config()
         return {
             "label": Path(opts["config"]).name if opts["config"] else "current config",
@@ -158,6 +168,60 @@ def _run_child(spec: dict[str, Any], out: Path) -> dict[str, Any]:
         return json.loads((out / "report.json").read_text())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fetched_candles(
+    label: str,
+    timeframe: str,
+    signals: list[dict[str, Any]],
+    have: set[str],
+    start: datetime | None,
+    end: datetime | None,
+) -> dict[str, str]:
+    """Cache files of the signals' markets from `label`'s venue, from `start` (else the first signal)
+    to `end` (else now); the live database is only read, for the account and its keys."""
+    from exchanges.models import ExchangeAccount, Venue
+    from exchanges.registry import VenueNotSupported, build_adapter
+    from trading.config_schema import default_config
+    from trading.replay.fetch import cached_candles, candle_step
+
+    step = candle_step(timeframe)
+    account = ExchangeAccount.objects.filter(label=label).first() if _live_database_exists() else None
+    if account is None:
+        raise InputError(
+            f"--fetch {label}: no such exchange account (Settings → Exchange accounts lists them)"
+        )
+    if account.venue == Venue.PAPER:
+        raise InputError(f"--fetch {label}: the paper exchange keeps no candle history; use --candles")
+    if not signals:
+        raise InputError("--fetch: no signals in that range, so no markets to fetch")
+    now = datetime.now(UTC)
+    try:
+        adapter = build_adapter(account, default_config(), lambda: datetime.now(UTC))
+    except VenueNotSupported as exc:
+        raise InputError(f"--fetch {label}: {exc}") from exc
+    try:
+        catalog = adapter.load_markets()
+    except ExchangeError as exc:
+        raise InputError(f"--fetch {label}: {account.venue} did not answer: {exc}") from exc
+    first = min(datetime.fromisoformat(s["at"]) for s in signals)
+    start = start or first - step
+    cache_dir = (
+        Path(settings.DATA_DIR) / "candles" / (account.venue + ("-sandbox" if account.sandbox else ""))
+    )
+    found: dict[str, str] = {}
+    for raw in sorted({str(s["payload"].get("tv", {}).get("symbol", "")) for s in signals}):
+        symbol = catalog.resolve(raw)
+        if symbol is None:
+            raise InputError(f"--fetch {label}: {raw!r} is not a market on {account.venue}")
+        if symbol in have or symbol in found:
+            continue
+        try:
+            path = cached_candles(adapter.fetch_candles, cache_dir, symbol, timeframe, start, end or now, now)
+        except ExchangeError as exc:
+            raise InputError(f"--fetch {label}: {symbol} candles: {exc}") from exc
+        found[symbol] = str(path)
+    return found
 
 
 def _read_config(path: Path) -> dict[str, Any]:
