@@ -18,12 +18,15 @@ not depend on the machine's load, unlike the rates.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -95,7 +98,13 @@ def measure(install: Install, count: int, timeout: float) -> dict:
     }
 
 
-def count_in_process(install: Install, count: int) -> dict:
+def statement_kind(sql: str) -> str:
+    """A statement without its conditions and savepoint names: "UPDATE trading_order SET …"."""
+    sql = re.sub(r'"s\d+_x\d+"', "", sql)
+    return re.split(r"\s+(?:WHERE|VALUES|ORDER BY|LIMIT)\s", sql, maxsplit=1)[0][:110]
+
+
+def count_in_process(install: Install, count: int, profile: str | None = None, kinds: int = 0) -> dict:
     """Drain the backlog with an in-process engine, tallying SQL statements and commits."""
     os.environ.update(
         ENGINE_DATA_DIR=str(install.data_dir), ENGINE_WEBHOOK_SECRET=install.env()["ENGINE_WEBHOOK_SECRET"]
@@ -111,9 +120,12 @@ def count_in_process(install: Install, count: int) -> dict:
     from trading.models import Signal
 
     tally = {"statements": 0, "commits": 0, "lazy": 0}
+    by_kind: Counter[str] = Counter()
 
     def count_statement(execute, sql, params, many, context):
         tally["statements"] += 1
+        if kinds:
+            by_kind[statement_kind(sql)] += 1
         tally["lazy"] += sql.startswith("SET LOCAL synchronous_commit")  # PostgreSQL: no fsync wait
         return execute(sql, params, many, context)
 
@@ -125,16 +137,26 @@ def count_in_process(install: Install, count: int) -> dict:
     started = time.monotonic()
     engine.start()
     drain_started = time.monotonic()
+    profiler = cProfile.Profile() if profile else None
+    cpu_started = time.process_time()
     with connection.execute_wrapper(count_statement):
         connection.commit = count_commit  # type: ignore[method-assign] - outermost atomic blocks commit here
         try:
             ticks = 0
+            if profiler:
+                profiler.enable()
             while Signal.objects.filter(status="received").exists():
                 engine.tick()
                 ticks += 1
         finally:
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile)
             del connection.commit
     done = time.monotonic()
+    cpu = time.process_time() - cpu_started
+    for kind, n in by_kind.most_common(kinds):
+        print(f"  {n:6d}  {kind}")
     connection.close()
     return {
         "signals": count,
@@ -144,6 +166,7 @@ def count_in_process(install: Install, count: int) -> dict:
         "commits (ticks)": tally["commits"],
         "of which not waiting for the disk (PostgreSQL)": tally["lazy"],
         "statements per signal": round(tally["statements"] / count, 1),
+        "CPU s (ticks, this process)": round(cpu, 2),
         "signals/s (start() → drained)": round(count / (done - started), 1),
         "signals/s (ticks only)": round(count / (done - drain_started), 1),
     }
@@ -161,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--in-process", action="store_true", help="drain in this process and count SQL statements and commits"
     )
+    parser.add_argument(
+        "--kinds", type=int, default=0, help="with --in-process: print the N commonest statements"
+    )
+    parser.add_argument("--profile", help="with --in-process: write cProfile stats of the ticks to this file")
     args = parser.parse_args(argv)
     if args.postgres:
         os.environ["DATABASE_URL"] = args.postgres
@@ -175,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             fill_inbox(web, args.signals, args.markets, args.seed)
             if args.in_process:
                 web.stop()
-                result = count_in_process(install, args.signals)
+                result = count_in_process(install, args.signals, args.profile, args.kinds)
             else:
                 result = measure(install, args.signals, args.timeout)
         finally:

@@ -184,8 +184,8 @@ def db_part(repeats: int, seed: int) -> None:
         from exchanges.paper_models import PaperPrice
         from exchanges.registry import ensure_paper_account
         from trading import config_service
+        from trading.engine import fencing, takeprofit
         from trading.engine import prices as price_feed
-        from trading.engine import takeprofit
         from trading.engine.context import EngineContext
         from trading.models import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid
 
@@ -256,6 +256,8 @@ def db_part(repeats: int, seed: int) -> None:
         meter = CpuMeter(None)
         load_med, load_min, loaded = time_repeats(takeprofit.open_legs_by_group, repeats)
         ctx = EngineContext()
+        # Writes the sweep makes (the price history's samples) are fenced like the engine's own.
+        ctx.epoch = fencing.take_lease("bench", ctx.now())
         takeprofit.sweep(ctx)  # the first sweep after a start evaluates every market
 
         # The sweep only loads legs of markets whose price moved (or that had fills) since the

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db import connection, transaction
-from django.db.models import Exists
+from django.db import transaction
 
 from trading.core.precision import order_violations
 from trading.core.types import MarketRules, OrderSide
@@ -21,6 +20,7 @@ from trading.core.types import MarketRules, OrderSide
 from .core import paper_matching as pm
 from .core.adapter import (
     Balance,
+    ExchangeError,
     InsufficientFunds,
     InvalidOrder,
     MarketCatalog,
@@ -33,6 +33,7 @@ from .core.adapter import (
 from .markets import load_binance_spot_catalog, plain
 from .models import ExchangeAccount
 from .paper_models import PaperBalance, PaperOrder, PaperPrice
+from .paper_rows import Balances, commit_lazily, match_order, report_of, save_balances
 
 SEED_ASSET = "USDT"
 _DB_QUANTUM = Decimal("1E-12")  # the columns' 12 decimal places
@@ -79,66 +80,113 @@ class PaperExchange:
         (re)sending, so both behaviours lead to the same outcome.
         `reduce_only` is ignored: it has no meaning on spot.
         """
+        outcome = self.create_orders([request])[0]
+        if isinstance(outcome, ExchangeError):
+            raise outcome
+        return outcome
+
+    def create_orders(self, requests: list[OrderRequest]) -> list[OrderReport | ExchangeError]:
+        """Place several orders in one transaction, each judged exactly as `create_order` would
+        in turn (an earlier order's fill or lock is what a later one sees); one outcome per request.
+
+        The engine's batch of DCA0s (or of a ladder's resting legs) then costs one read of the
+        balances, prices and client ids, and one write of each, instead of one per order.
+        """
         with transaction.atomic():
-            _commit_lazily()
-            taken, current = self._lookup(request)
-            if taken:
-                return _report(self._order_row(request.client_order_id))  # type: ignore[arg-type]
+            commit_lazily()
+            existing, prices = self._lookup(requests)
+            outcomes = [self._screen(request, existing, prices) for request in requests]
+            assets = {
+                a
+                for r, o in zip(requests, outcomes, strict=True)
+                if o is None
+                for a in pm.split_symbol(r.symbol)
+            }
+            balances = self._balances_for_update(*sorted(assets), seed=True) if assets else Balances({})
+            placed: dict[int, PaperOrder] = {}
+            for n, request in enumerate(requests):
+                if outcomes[n] is None:
+                    try:
+                        placed[n] = self._place(request, prices.get(request.symbol), balances)
+                    except ExchangeError as exc:
+                        outcomes[n] = exc
+            self._insert(list(placed.values()))
+            save_balances(balances)
+        return [report_of(placed[n]) if n in placed else o for n, o in enumerate(outcomes)]  # type: ignore[misc]
+
+    def _screen(
+        self, request: OrderRequest, existing: dict[str, PaperOrder], prices: dict[str, Decimal]
+    ) -> OrderReport | ExchangeError | None:
+        """A duplicate's report, an invalid order's error, or None for an order to place."""
+        if request.client_order_id in existing:
+            return report_of(existing[request.client_order_id])
+        try:
             rules = self._rules(request.symbol)
-            check_price = self._check_price(request, current)
-            violations = order_violations(check_price, request.qty, rules)
-            if violations:
-                raise InvalidOrder(f"{request.symbol}: " + "; ".join(v.message for v in violations))
-
-            base, quote = pm.split_symbol(request.symbol)
-            balances = self._balances_for_update(base, quote, seed=True)
-            shortfall = pm.funds_shortfall(
-                request.side,
-                request.qty,
-                check_price,
-                self.fee_percent,
-                free_base=balances[base].free,
-                free_quote=balances[quote].free,
+            violations = order_violations(
+                self._check_price(request, prices.get(request.symbol)), request.qty, rules
             )
-            if shortfall > 0:
-                asset = quote if request.side is OrderSide.BUY else base
-                raise InsufficientFunds(f"{request.symbol}: {plain(shortfall)} {asset} short for this order")
+        except ExchangeError as exc:
+            return exc
+        if violations:
+            return InvalidOrder(f"{request.symbol}: " + "; ".join(v.message for v in violations))
+        return None
 
-            now = self._clock()
-            row = PaperOrder(
-                account=self.account,
-                client_order_id=request.client_order_id,
-                exchange_order_id="",
-                symbol=request.symbol,
-                side=request.side.value,
-                type=request.type.value,
-                status=OrderStatus.OPEN.value,
-                qty=request.qty,
-                price=request.price if request.type is OrderType.LIMIT else None,
-                rested=False,
-                created_at=now,
-                updated_at=now,
+    def _place(self, request: OrderRequest, current: Decimal | None, balances: Balances) -> PaperOrder:
+        """The order's row, matched against the current price, with its funds moved (not saved)."""
+        rules = self._rules(request.symbol)
+        check_price = self._check_price(request, current)
+        base, quote = pm.split_symbol(request.symbol)
+        shortfall = pm.funds_shortfall(
+            request.side,
+            request.qty,
+            check_price,
+            self.fee_percent,
+            free_base=balances[base].free,
+            free_quote=balances[quote].free,
+        )
+        if shortfall > 0:
+            asset = quote if request.side is OrderSide.BUY else base
+            raise InsufficientFunds(f"{request.symbol}: {plain(shortfall)} {asset} short for this order")
+        now = self._clock()
+        row = PaperOrder(
+            account=self.account,
+            client_order_id=request.client_order_id,
+            exchange_order_id="",
+            symbol=request.symbol,
+            side=request.side.value,
+            type=request.type.value,
+            status=OrderStatus.OPEN.value,
+            qty=request.qty,
+            price=request.price if request.type is OrderType.LIMIT else None,
+            rested=False,
+            created_at=now,
+            updated_at=now,
+        )
+        # Matched before the insert, so the row is written once with its outcome.
+        if current is not None:
+            fill = pm.decide_fill(
+                match_order(row),
+                current,
+                step_size=rules.step_size,
+                partial_fill_ratio=self.partial_fill_ratio,
+                at_placement=True,
             )
-            # Matched before the insert, so the row is written once with its outcome.
-            if current is not None:
-                fill = pm.decide_fill(
-                    _match_order(row),
-                    current,
-                    step_size=rules.step_size,
-                    partial_fill_ratio=self.partial_fill_ratio,
-                    at_placement=True,
-                )
-                if fill is not None:
-                    self._apply_fill(row, fill, balances[base], balances[quote])
-            # With no price yet there is no market to take: the order rests until one crosses it.
-            row.rested = current is None or pm.rests_after(_match_order(row), current)
-            self._relock(row, balances[base], balances[quote])
-            row.save(force_insert=True)
-            # The venue's id is the row's: known only now (one narrow UPDATE).
+            if fill is not None:
+                self._apply_fill(row, fill, balances[base], balances[quote])
+        # With no price yet there is no market to take: the order rests until one crosses it.
+        row.rested = current is None or pm.rests_after(match_order(row), current)
+        self._relock(row, balances[base], balances[quote])
+        return row
+
+    @staticmethod
+    def _insert(rows: list[PaperOrder]) -> None:
+        """Insert the placed rows, then give each the venue's id, known only now (from its pk)."""
+        if not rows:
+            return
+        PaperOrder.objects.bulk_create(rows)
+        for row in rows:
             row.exchange_order_id = f"P{row.pk:06d}"
-            PaperOrder.objects.filter(pk=row.pk).update(exchange_order_id=row.exchange_order_id)
-            _save_balances(balances)
-            return _report(row)
+        PaperOrder.objects.bulk_update(rows, ["exchange_order_id"])
 
     def cancel_order(self, client_order_id: str, symbol: str) -> OrderReport:
         """Cancel a resting order and release its funds; a done order's report comes back unchanged."""
@@ -147,26 +195,26 @@ class PaperExchange:
             if row is None:
                 raise OrderNotFound(f"no paper order {client_order_id!r}")
             if row.status != OrderStatus.OPEN:
-                return _report(row)
+                return report_of(row)
             base, quote = pm.split_symbol(row.symbol)
             balances = self._balances_for_update(base, quote)
             row.status = OrderStatus.CANCELLED.value
             row.updated_at = self._clock()
             self._relock(row, balances[base], balances[quote])
             row.save()
-            _save_balances(balances)
-            return _report(row)
+            save_balances(balances)
+            return report_of(row)
 
     def fetch_order(self, client_order_id: str, symbol: str) -> OrderReport | None:
         # Client ids are unique per account, so the symbol is not needed to find the order.
         row = self._order_row(client_order_id)
-        return _report(row) if row is not None else None
+        return report_of(row) if row is not None else None
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         rows = PaperOrder.objects.filter(account=self.account, status=OrderStatus.OPEN.value)
         if symbol is not None:
             rows = rows.filter(symbol=symbol)
-        return [_report(row) for row in rows.order_by("created_at", "id")]
+        return [report_of(row) for row in rows.order_by("created_at", "id")]
 
     def fetch_prices(self, symbols: list[str]) -> dict[str, Decimal]:
         rows = PaperPrice.objects.filter(account=self.account, symbol__in=symbols)
@@ -183,10 +231,17 @@ class PaperExchange:
         """Seed a symbol's price from a signal if it has none yet. Never matches orders."""
         if price <= 0 or symbol in self._priced:
             return
-        PaperPrice.objects.get_or_create(
-            account=self.account,
-            symbol=symbol,
-            defaults={"price": self._on_grid(symbol, price), "updated_at": self._clock()},
+        # One INSERT that leaves an existing row alone (no read first, no savepoint).
+        PaperPrice.objects.bulk_create(
+            [
+                PaperPrice(
+                    account=self.account,
+                    symbol=symbol,
+                    price=self._on_grid(symbol, price),
+                    updated_at=self._clock(),
+                )
+            ],
+            ignore_conflicts=True,
         )
         # Price rows are never deleted: once committed, later hints have nothing to do.
         transaction.on_commit(lambda: self._priced.add(symbol))
@@ -222,7 +277,7 @@ class PaperExchange:
             changed: list[OrderReport] = []
             now_resting: list[int] = []
             for row in rows:
-                order = _match_order(row)
+                order = match_order(row)
                 fill = pm.decide_fill(
                     order,
                     price,
@@ -238,10 +293,10 @@ class PaperExchange:
                 self._apply_fill(row, fill, balances[base], balances[quote])
                 self._relock(row, balances[base], balances[quote])
                 row.save()
-                changed.append(_report(row))
+                changed.append(report_of(row))
             if now_resting:
                 PaperOrder.objects.filter(pk__in=now_resting).update(rested=True)
-            _save_balances(balances)
+            save_balances(balances)
             return changed
 
     # ---- internals ------------------------------------------------------------------------
@@ -266,18 +321,13 @@ class PaperExchange:
         ticks = (price / rules.tick_size).to_integral_value(rounding=ROUND_HALF_EVEN)
         return plain(max(ticks, Decimal(1)) * rules.tick_size)
 
-    def _lookup(self, request: OrderRequest) -> tuple[bool, Decimal | None]:
-        """(whether the client id is taken, the symbol's price): one query once the symbol has one."""
-        taken = PaperOrder.objects.filter(account=self.account, client_order_id=request.client_order_id)
-        found = (
-            PaperPrice.objects.filter(account=self.account, symbol=request.symbol)
-            .annotate(taken=Exists(taken))
-            .values_list("taken", "price")
-            .first()
+    def _lookup(self, requests: list[OrderRequest]) -> tuple[dict[str, PaperOrder], dict[str, Decimal]]:
+        """The rows of client ids already taken, and the price of each symbol that has one."""
+        taken = PaperOrder.objects.filter(
+            account=self.account, client_order_id__in=[r.client_order_id for r in requests]
         )
-        if found is None:
-            return taken.exists(), None
-        return found[0], plain(found[1])
+        rows = PaperPrice.objects.filter(account=self.account, symbol__in={r.symbol for r in requests})
+        return {row.client_order_id: row for row in taken}, {row.symbol: plain(row.price) for row in rows}
 
     def _order_row(self, client_order_id: str, *, for_update: bool = False) -> PaperOrder | None:
         rows = PaperOrder.objects.filter(account=self.account, client_order_id=client_order_id)
@@ -292,7 +342,7 @@ class PaperExchange:
                 account=self.account, asset=SEED_ASSET, free=self.starting_balance_usdt
             )
 
-    def _balances_for_update(self, *assets: str, seed: bool = False) -> _Balances:
+    def _balances_for_update(self, *assets: str, seed: bool = False) -> Balances:
         """The assets' balance rows, locked; missing ones are created (`seed`: first use seeds USDT)."""
         rows = self._locked_balances(assets)
         if seed and SEED_ASSET not in rows:  # a USDT row means the account was seeded already
@@ -301,7 +351,7 @@ class PaperExchange:
         for asset in assets:
             if asset not in rows:
                 rows[asset] = PaperBalance.objects.create(account=self.account, asset=asset)
-        return _Balances(rows)
+        return Balances(rows)
 
     def _locked_balances(self, assets: Iterable[str]) -> dict[str, PaperBalance]:
         rows = PaperBalance.objects.select_for_update().filter(account=self.account, asset__in=list(assets))
@@ -325,7 +375,7 @@ class PaperExchange:
         """Move free ↔ locked so the order holds exactly what its unfilled part needs."""
         wanted = Decimal(0)
         if row.status == OrderStatus.OPEN:
-            wanted = pm.lock_for_remaining(_match_order(row), self.fee_percent)
+            wanted = pm.lock_for_remaining(match_order(row), self.fee_percent)
         delta = wanted - row.locked
         if delta == 0:
             return
@@ -333,58 +383,3 @@ class PaperExchange:
         balance.free -= delta
         balance.locked += delta
         row.locked = wanted
-
-
-def _commit_lazily() -> None:
-    """On PostgreSQL, do not wait for this transaction's WAL to reach the disk (when it is ours).
-
-    A simulated venue losing its last orders in a database crash looks like requests that never
-    arrived: the engine looks them up by client id and sends them again. (The engine commits its
-    SUBMITTING rows durably before a request, so they are never among the lost.)
-    """
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-def _match_order(row: PaperOrder) -> pm.MatchOrder:
-    return pm.MatchOrder(
-        side=OrderSide(row.side),
-        type=OrderType(row.type),
-        qty=row.qty,
-        filled_qty=row.filled_qty,
-        limit_price=row.price,
-        rested=row.rested,
-    )
-
-
-class _Balances(dict[str, PaperBalance]):
-    """Locked balance rows by asset, and the amounts they were read with."""
-
-    def __init__(self, rows: dict[str, PaperBalance]) -> None:
-        super().__init__(rows)
-        self.read = {asset: (row.free, row.locked) for asset, row in rows.items()}
-
-
-def _save_balances(balances: _Balances) -> None:
-    """Write the balances that changed (a resting order moves only one of its two assets)."""
-    for asset, row in balances.items():
-        if (row.free, row.locked) != balances.read[asset]:
-            PaperBalance.objects.filter(pk=row.pk).update(free=row.free, locked=row.locked)
-
-
-def _report(row: PaperOrder) -> OrderReport:
-    return OrderReport(
-        client_order_id=row.client_order_id,
-        exchange_order_id=row.exchange_order_id,
-        symbol=row.symbol,
-        side=OrderSide(row.side),
-        type=OrderType(row.type),
-        status=OrderStatus(row.status),
-        qty=plain(row.qty),
-        price=plain(row.price) if row.price is not None else None,
-        filled_qty=plain(row.filled_qty),
-        avg_fill_price=plain(row.avg_fill_price) if row.avg_fill_price is not None else None,
-        fee_quote=plain(row.fee_quote),
-        updated_at=row.updated_at,
-    )

@@ -58,3 +58,11 @@ def account_for_signal(exchange: str | None, default_label: str) -> ExchangeAcco
         if match is not None:
             return match
     return ExchangeAccount.objects.filter(label=default_label, enabled=True).first()
+
+
+def disabled_accounts_for_signal(exchange: str | None, default_label: str) -> list[ExchangeAccount]:
+    """The disabled accounts a signal would route to if they were enabled: the venue's, then the
+    default. An exit still follows its group there (disabling stops new entries, not the way out)."""
+    found = list(ExchangeAccount.objects.filter(venue=(exchange or "").lower(), enabled=False).order_by("id"))
+    default = ExchangeAccount.objects.filter(label=default_label, enabled=False).first()
+    return found + ([default] if default is not None and default not in found else [])

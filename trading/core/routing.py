@@ -47,6 +47,14 @@ class EntryDecision:
     queue_reason: QueueReason | None = None
 
 
+def full_group_reason(side: Side, live: LiveGroup | None, max_pyramids: int) -> str | None:
+    """Why an entry is ignored before anything else is looked at: its market's group, on its side,
+    already has every pyramid. Nothing about the signal (price, funds, rules) can change that."""
+    if live is None or live.closing or live.side is not side or live.pyramid_count < max_pyramids:
+        return None
+    return f"ignored: {live.pyramid_count}/{max_pyramids} pyramids on group #{live.group_id}"
+
+
 def route_entry(
     side: Side,
     live: LiveGroup | None,
@@ -66,12 +74,10 @@ def route_entry(
         return EntryDecision(
             Route.QUEUE, f"queued: group #{live.group_id} is closing", QueueReason.GROUP_CLOSING
         )
+    full = full_group_reason(side, live, max_pyramids)
+    if full is not None:
+        return EntryDecision(Route.IGNORE, full)
     if live is not None and live.side is side:
-        if live.pyramid_count >= max_pyramids:
-            return EntryDecision(
-                Route.IGNORE,
-                f"ignored: {live.pyramid_count}/{max_pyramids} pyramids on group #{live.group_id}",
-            )
         if not rules_ready:
             return EntryDecision(
                 Route.QUEUE, "queued: precision rules missing or stale", QueueReason.PRECISION

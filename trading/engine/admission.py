@@ -31,7 +31,7 @@ from ..core.types import OrderSide, Side
 from ..models import DcaLeg, Order, OrderState, Signal
 from ..models.groups import OPEN_STATUSES
 from . import prices
-from .context import EngineContext
+from .context import BALANCES, EngineContext
 
 _UNSENT = [OrderState.QUEUED, OrderState.SUBMITTING]  # the exchange may not hold (or lock) them yet
 _ENTRIES = [Purpose.ENTRY.value, Purpose.DCA.value]
@@ -134,7 +134,9 @@ def _funds_problem(
     base, quote = assets_of(symbol)
     asset = base if side is Side.SHORT else quote
     try:
-        balances = ctx.adapter(account).fetch_balance()
+        # Read once per batch of signals: while it holds its orders (`hold_orders`) nothing reaches
+        # the venue, and what the batch queued counts as reserved below.
+        balances = ctx.cached((BALANCES, account.pk), ctx.adapter(account).fetch_balance)
     except ExchangeError as exc:
         ctx.note_error(account.pk, exc)
         return None  # the exchange judges the order itself

@@ -25,6 +25,15 @@ from . import fencing
 T = TypeVar("T")
 
 POOL = "pool"  # `cached` key of the open-group count (forgotten when a group opens or closes)
+# `cached` key prefix of an account's balances at its venue (admission.py): forgotten whenever the
+# engine sends or cancels there (`forget_balances`).
+BALANCES = "balances"
+
+
+def _dispatch_urgent(ctx: EngineContext, account_ids: set[int]) -> None:
+    from .dispatch import dispatch  # dispatch → orders → context: import at use
+
+    dispatch(ctx, account_ids, urgent_only=True)
 
 
 def utc_now() -> datetime:
@@ -52,6 +61,9 @@ class EngineContext:
     # markets with fills since (both rebuilt from nothing on restart: the first sweep sees all).
     evaluated_prices: dict[tuple[int, str], Decimal] = field(default_factory=dict)
     tp_dirty: set[tuple[int, str]] = field(default_factory=set)
+    # When each market's price was last sampled for the group chart (price_history.py; read from
+    # the table once per market after a restart).
+    sampled_at: dict[tuple[int, str], datetime] = field(default_factory=dict)
     paused_until: dict[int, datetime] = field(default_factory=dict)
     _health_written: dict[int, datetime] = field(default_factory=dict)
     # Fills booked since the risk engine last looked (`evaluate_on_fill`), and when it last ran.
@@ -61,6 +73,8 @@ class EngineContext:
     epoch: int = 0
     _write_depth: int = 0
     _dispatch_due: set[int] = field(default_factory=set)
+    # Accounts whose committed decisions' orders wait for the end of a batch of signals (`hold_orders`).
+    _held: set[int] | None = None
     # Rows one batch of signals reads over and over (accounts, the pool count): None outside a
     # batch, so commands, syncs and tests always read the database (`batch_cache`).
     _batch: dict[Hashable, Any] | None = None
@@ -87,7 +101,9 @@ class EngineContext:
         outer = self._write_depth == 0
         self._write_depth += 1
         try:
-            with transaction.atomic():
+            # A write inside another engine write is part of it (no savepoint): it commits or rolls
+            # back with it, which is what a decision's transaction must do anyway.
+            with transaction.atomic(savepoint=outer):
                 if outer:
                     fencing.fence(self.epoch)
                 yield
@@ -100,10 +116,38 @@ class EngineContext:
         finally:
             self._write_depth -= 1
         if outer and self._dispatch_due:
-            from .dispatch import dispatch  # dispatch → orders → context: import at use
-
             due, self._dispatch_due = self._dispatch_due, set()
-            dispatch(self, due, urgent_only=True)  # resting DCA legs leave at the end of the tick
+            if self._held is not None:
+                self._held |= due  # the batch's orders leave together when it ends
+            else:
+                _dispatch_urgent(self, due)  # resting DCA legs leave at the end of the tick
+
+    @contextmanager
+    def hold_orders(self) -> Iterator[None]:
+        """Within the block, each committed decision's orders wait; when it ends they leave
+        together: every waiting entry is decided first, then all their DCA0s go out in one batch
+        before any other leg. On an error they stay QUEUED for the tick's own dispatch."""
+        if self._held is not None:
+            yield
+            return
+        self._held = set()
+        try:
+            yield
+            self.release_orders()
+        finally:
+            self._held = None
+
+    def release_orders(self) -> None:
+        """Send what `hold_orders` holds so far (after a close: it must not wait for the batch)."""
+        if not self._held:
+            return
+        due, self._held = self._held, None  # what this dispatch's own writes queue leaves at once
+        for account_id in due:
+            self.forget_balances(account_id)  # the venue's balances move
+        try:
+            _dispatch_urgent(self, due)
+        finally:
+            self._held = set()
 
     @contextmanager
     def batch_cache(self) -> Iterator[None]:
@@ -129,6 +173,15 @@ class EngineContext:
             self._batch[key] = load()
         return self._batch[key]
 
+    def recall(self, key: Hashable) -> Any | None:
+        """What the batch noted under `key` (`note`), or None (always None outside a batch)."""
+        return None if self._batch is None else self._batch.get(key)
+
+    def note(self, key: Hashable, value: Any) -> None:
+        """Remember `value` until the batch ends (nothing outside a batch)."""
+        if self._batch is not None:
+            self._batch[key] = value
+
     def cached_account(self, account: ExchangeAccount) -> ExchangeAccount:
         """The batch's one instance of this account: what the engine changes on it (a rejection
         stopping entries) is what every later signal of the batch sees."""
@@ -141,6 +194,9 @@ class EngineContext:
     def forget(self, key: Hashable) -> None:
         if self._batch is not None:
             self._batch.pop(key, None)
+
+    def forget_balances(self, account_id: int) -> None:
+        self.forget((BALANCES, account_id))
 
     def forget_markets(self, account_id: int) -> None:
         for key in [k for k in self.market_rows if k[0] == account_id]:
@@ -165,6 +221,7 @@ class EngineContext:
         self.cfg = cfg
         self._adapters.clear()  # fees / partial-fill settings may have changed
         self.limiters.clear()
+        config_service.note_applied(self.now())  # the settings page shows "engine applied vN"
         return True
 
     def limiter(self, account: ExchangeAccount) -> OrderRateLimiter | None:

@@ -146,6 +146,8 @@ def _send_batch(ctx: EngineContext, account: ExchangeAccount, batch: list[Order]
     stops entries: the unsent entries are dropped, closes still leave.
     """
     sending.mark_submitting(ctx, batch)
+    if sending.takes_batches(ctx, account):
+        return _send_together(ctx, account, batch)
     accepted: list[tuple[Order, OrderReport]] = []
 
     def book_accepted() -> None:
@@ -179,3 +181,18 @@ def _send_batch(ctx: EngineContext, account: ExchangeAccount, batch: list[Order]
             accepted.append((order, outcome))
     book_accepted()
     return sent
+
+
+def _send_together(ctx: EngineContext, account: ExchangeAccount, batch: list[Order]) -> int:
+    """A venue that takes the batch in one call: its outcomes are settled in send order, the
+    accepted ones booked together between refusals (as `_send_batch` does one request at a time)."""
+    accepted: list[tuple[Order, OrderReport]] = []
+    for order, outcome in zip(batch, sending.send_all(ctx, batch, account), strict=True):
+        if isinstance(outcome, ExchangeError):
+            sending.apply_accepted(ctx, accepted)
+            accepted.clear()
+            sending.refused(ctx, order, account, outcome)
+        else:
+            accepted.append((order, outcome))
+    sending.apply_accepted(ctx, accepted)
+    return len(batch)

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount
-from exchanges.registry import account_for_signal
+from exchanges.registry import account_for_signal, disabled_accounts_for_signal
 from risk.engine import cycle as risk_cycle
 
 from .. import events
 from ..core.clientid import Purpose
 from ..core.ladder import dca0_guard_price
-from ..core.routing import EntryDecision, QueueReason, Route, route_entry, state_drift
+from ..core.routing import EntryDecision, QueueReason, Route, full_group_reason, route_entry, state_drift
 from ..core.sizing import PyramidSize, pyramid_size
 from ..core.symbols import compact_symbol
 from ..core.types import Intent, Side, SizeType
@@ -27,6 +27,7 @@ from .fencing import LeaseLost
 log = logging.getLogger(__name__)
 
 
+CLOSING_INTENTS = {Intent.EXIT.value, Intent.REDUCE.value, Intent.REVERSE.value}
 BATCH = 20  # signals per tick: a backlog still leaves room for fills and take-profit every tick
 
 
@@ -34,13 +35,19 @@ def apply_pending(ctx: EngineContext, limit: int = BATCH, stop: Callable[[], boo
     """Apply up to `limit` inbox signals in arrival order; `stop()` ends the batch between signals."""
     pending = list(Signal.objects.filter(status=SignalStatus.RECEIVED).order_by("id")[:limit])
     applied = 0
-    with ctx.batch_cache():  # accounts and the pool count are read once for the whole batch
+    # Accounts and the pool count are read once for the whole batch, and its orders leave together
+    # once every waiting signal is decided (closes and DCA0s first, the resting legs after).
+    with ctx.batch_cache(), ctx.hold_orders():
         for signal in pending:
             if stop():
                 break
             apply_signal(ctx, signal)
             applied += 1
     return applied
+
+
+def signals_waiting() -> bool:
+    return Signal.objects.filter(status=SignalStatus.RECEIVED).exists()
 
 
 class AlreadyApplied(Exception):
@@ -63,6 +70,10 @@ def apply_signal(ctx: EngineContext, signal: Signal) -> None:
             crashpoints.reached("signal_applied")
             finish(ctx, signal, status, reason, group)
         crashpoints.reached("signal_committed")
+        if signal.intent in CLOSING_INTENTS and status != SignalStatus.REJECTED:
+            # A close leaves at once, not with the batch: its fill frees the group's slot for the
+            # next signal, and a reversed group must be closed before its new side can open.
+            ctx.release_orders()
         if signal.intent == Intent.REVERSE.value and status == SignalStatus.QUEUED:
             _open_reversal(ctx, signal)
         if status == SignalStatus.QUEUED:
@@ -155,8 +166,27 @@ def unknown_symbol_reason(signal: Signal, account: ExchangeAccount) -> str:
     return f"rejected: unknown symbol {signal.raw_symbol} on {signal.exchange or account.venue}"
 
 
+def exit_account(
+    ctx: EngineContext, signal: Signal, routed: ExchangeAccount | None
+) -> ExchangeAccount | None:
+    """The account an exit or reduce closes on: the routed one, unless it holds no live group for the
+    market and a disabled account of the same venue does (disabling an account stops new entries;
+    the way out of its open groups stays open)."""
+    if routed is not None:
+        symbol, _ = resolve_market(ctx, routed, signal)
+        if symbol is not None and queueing.live_group(routed.pk, symbol, signal.timeframe) is not None:
+            return routed
+    for candidate in disabled_accounts_for_signal(signal.exchange or None, ctx.cfg.exchange.default_account):
+        symbol, _ = resolve_market(ctx, candidate, signal)
+        if symbol is not None and queueing.live_group(candidate.pk, symbol, signal.timeframe) is not None:
+            return ctx.cached_account(candidate)
+    return routed
+
+
 def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup | None]:
     account = signal_account(ctx, signal)
+    if Intent(signal.intent) in (Intent.EXIT, Intent.REDUCE):
+        account = exit_account(ctx, signal, account)
     if account is None:
         return SignalStatus.REJECTED, f"rejected: no enabled account for exchange '{signal.exchange}'", None
     symbol, fresh = resolve_market(ctx, account, signal)
@@ -187,6 +217,10 @@ def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup 
         if any(level is not None for level in risk_levels(signal.payload)):
             reason += "; risk.stop_loss/take_profit apply to entries only: ignored"
         return status, reason, group
+    if intent is Intent.SIGNAL:
+        ignored = _ignored_on_full_group(ctx, signal, group)
+        if ignored:
+            return SignalStatus.IGNORED, ignored, group
     refusal = _refusal(ctx, signal, account)
     if refusal:  # before a reverse closes anything: a refused reverse leaves the group as it is
         return SignalStatus.REJECTED, f"rejected: {refusal}", group
@@ -195,6 +229,16 @@ def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup 
         group.refresh_from_db()
         group = group if group.is_open else None
     return _entry(ctx, signal, account, fresh, group)
+
+
+def _ignored_on_full_group(ctx: EngineContext, signal: Signal, group: PositionGroup | None) -> str | None:
+    """A further entry on a group with all its pyramids: decided from the group's row alone, before
+    any price, balance or pool is read (the commonest outcome under a busy strategy)."""
+    max_pyramids = ctx.cfg.grid_strategy.max_pyramids_per_group
+    reason = full_group_reason(Side(signal.side), queueing.as_live(group), max_pyramids)
+    if reason is not None and group is not None:
+        risk_cycle.note_replacement(ctx, group)  # a further entry on a full group restarts its timer
+    return reason
 
 
 def _refusal(ctx: EngineContext, signal: Signal, account: ExchangeAccount) -> str | None:
@@ -244,7 +288,7 @@ def _entry(
         # A slot freed in this tick is offered to the queue first: the newcomer joins the ranking.
         waiting_for_slot=_waiting_for_slot(ctx) if group is None and pool.has_free_slot else 0,
     )
-    if decision.route is Route.OPEN_GROUP and _waits_in_queue(account, signal):
+    if decision.route is Route.OPEN_GROUP and _waits_in_queue(ctx, account, signal):
         # The market already waits in line: the newer signal replaces the queued one.
         decision = EntryDecision(Route.QUEUE, "queued", QueueReason.POOL_FULL)
     if decision.route is Route.IGNORE:
@@ -266,10 +310,13 @@ def _waiting_for_slot(ctx: EngineContext) -> int:
     return waiting_for_slot(ctx)
 
 
-def _waits_in_queue(account: ExchangeAccount, signal: Signal) -> bool:
-    return QueueEntry.objects.filter(
-        account=account, symbol=signal.symbol, timeframe=signal.timeframe
-    ).exists()
+def _waits_in_queue(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> bool:
+    return (
+        not queueing.queue_empty(ctx)
+        and QueueEntry.objects.filter(
+            account=account, symbol=signal.symbol, timeframe=signal.timeframe
+        ).exists()
+    )
 
 
 def open_or_pyramid(

@@ -23,6 +23,7 @@ from . import (
     intake,
     markets,
     orders,
+    price_history,
     promotion,
     queueing,
     reconcile,
@@ -37,6 +38,9 @@ from .skips import SkipCounter
 log = logging.getLogger(__name__)
 
 HOLD_LEGS_MAX = timedelta(seconds=2)
+# Queue ages are counted in minutes: looking once a second is on time, and a tick woken for every
+# webhook of a busy stream does not read the whole queue each time.
+EXPIRE_EVERY = timedelta(seconds=1)
 LONGEST_DUPLICATE_WINDOW = timedelta(seconds=3600)  # security.duplicate_window_seconds' upper bound
 
 
@@ -54,6 +58,11 @@ class TickReport:
     def found_work(self) -> bool:
         return any(vars(self).values())
 
+    @property
+    def more_waiting(self) -> bool:
+        """A full batch of signals was applied: more may wait in the inbox (a backlog)."""
+        return self.signals >= intake.BATCH
+
 
 class Engine:
     """Owns the lock and the context. Exactly one per database is ever running."""
@@ -64,6 +73,7 @@ class Engine:
         self.lock = EngineLock() if use_lock else None
         self.guard = LockGuard(self)
         self._last_sync = None
+        self._last_expiry: datetime | None = None
         self._holding_since: datetime | None = None
         # Set from another thread (a signal handler) to end the current tick between steps.
         self.stopping = threading.Event()
@@ -95,6 +105,7 @@ class Engine:
         state.owner = owner_label()
         state.last_error = ""
         state.skipped_ticks = self.skipped_ticks.count
+        state.config_version = config_service.cached_version()  # the config this engine starts with
         state.save()
         events.record(
             events.Category.ENGINE, f"engine started ({state.owner}, lease {self.ctx.epoch})", now=now
@@ -135,7 +146,9 @@ class Engine:
             report.signals = intake.apply_pending(ctx, stop=self.stopping.is_set)
         if self.stopping.is_set():
             return report
-        hold = self._hold_resting_legs(backlog=report.signals >= intake.BATCH)
+        # Signals that arrived while this batch was decided (a burst) come before its resting legs.
+        backlog = report.signals >= intake.BATCH or (report.signals > 0 and intake.signals_waiting())
+        hold = self._hold_resting_legs(backlog=backlog)
         dispatch.dispatch(ctx, urgent_only=hold)  # orders still waiting for rate-limit room
         if self._sync_due() and not self.stopping.is_set():
             report.orders_synced = orders.sync_live_orders(ctx)
@@ -143,7 +156,8 @@ class Engine:
             report.take_profits = takeprofit.sweep(ctx)
         if self.stopping.is_set():
             return report
-        report.expired = queueing.expire(ctx)
+        if self._expiry_due():
+            report.expired = queueing.expire(ctx)
         if not paused:
             report.promoted = promotion.promote_ready(ctx)
         report.risk_actions = self._risk_step(report, paused=bool(paused))
@@ -172,6 +186,13 @@ class Engine:
             cycle.block(self.ctx, "engine paused")
             return 0
         return 1 if cycle.run_cycle(self.ctx, trigger="fill" if after_fill else "interval") else 0
+
+    def _expiry_due(self) -> bool:
+        now = self.ctx.now()
+        if self._last_expiry is None or now - self._last_expiry >= EXPIRE_EVERY:
+            self._last_expiry = now
+            return True
+        return False
 
     def _sync_due(self) -> bool:
         now = self.ctx.now()
@@ -202,6 +223,7 @@ class Engine:
         deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
         # A payload claim only matters within the duplicate window (at most an hour).
         PayloadClaim.objects.filter(claimed_at__lt=self.ctx.now() - LONGEST_DUPLICATE_WINDOW).delete()
+        price_history.prune(self.ctx)  # the group chart's samples (core.price_history.KEEP_FOR)
         return deleted
 
     def refresh_markets(self) -> None:

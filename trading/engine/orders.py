@@ -245,6 +245,7 @@ def cancel_sent(ctx: EngineContext, sent: list[Order], reason: str) -> None:
     for order in sent:
         account = ctx.account_by_id(order.account_id)
         order_states.move(ctx, order, OrderState.CANCELLING, reason=reason)
+        ctx.forget_balances(account.pk)  # a cancel frees funds
         try:
             report = ctx.adapter(account).cancel_order(order.client_order_id, order.symbol)
         except ExchangeError as exc:

@@ -9,25 +9,49 @@ from decimal import Decimal
 from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount, LastPrice, Venue
 
+from . import price_history
 from .context import EngineContext
 
 
 def fetch(ctx: EngineContext, markets: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Decimal]:
-    """Last price per (account id, symbol); markets whose venue does not answer are left out."""
+    """Last price per (account id, symbol); markets whose venue does not answer are left out.
+
+    Within a batch of signals a market's price is asked once: twenty signals on one market cost one
+    request (a live venue's `fetch_tickers`), not twenty; each batch (one tick) asks again.
+    """
     wanted: dict[int, set[str]] = defaultdict(set)
-    for account_id, symbol in markets:
-        wanted[account_id].add(symbol)
     prices: dict[tuple[int, str], Decimal] = {}
-    for account in ExchangeAccount.objects.filter(pk__in=wanted):
+    for account_id, symbol in markets:
+        known = ctx.recall((PRICE, account_id, symbol))
+        if known is not None:
+            prices[(account_id, symbol)] = known
+        else:
+            wanted[account_id].add(symbol)
+    fetched_now: dict[tuple[int, str], Decimal] = {}
+    for account in _accounts(ctx, wanted):
         try:
             fetched = ctx.adapter(account).fetch_prices(sorted(wanted[account.pk]))
         except ExchangeError as exc:
             ctx.note_error(account.pk, exc)
             continue
-        prices.update({(account.pk, symbol): price for symbol, price in fetched.items()})
+        fetched_now.update({(account.pk, symbol): price for symbol, price in fetched.items()})
         if account.venue != Venue.PAPER:
             remember(account, fetched, ctx)
-    return prices
+    for (account_id, symbol), price in fetched_now.items():
+        ctx.note((PRICE, account_id, symbol), price)
+    price_history.record(ctx, fetched_now)  # the group chart's thinned history (issue 12)
+    return prices | fetched_now
+
+
+PRICE = "price"  # batch-cache key of a market's price: (PRICE, account id, symbol)
+
+
+def _accounts(ctx: EngineContext, wanted: dict[int, set[str]]) -> Iterable[ExchangeAccount]:
+    if not wanted:
+        return []
+    if ctx.batching:  # the batch holds its accounts already
+        return [ctx.account_by_id(pk) for pk in sorted(wanted)]
+    return ExchangeAccount.objects.filter(pk__in=wanted)
 
 
 def remember(account: ExchangeAccount, fetched: dict[str, Decimal], ctx: EngineContext) -> None:

@@ -26,6 +26,8 @@ def promote_ready(ctx: EngineContext) -> int:
         return 0
     promoted = 0
     slot_free = queueing.pool_state(ctx).has_free_slot
+    if not slot_free and not _continuations_waiting():
+        return 0  # a full pool and nothing queued that would be a pyramid: no need to rank the queue
     for ranked in queueing.ranked(ctx):
         if not ranked.entry.continuation and not slot_free:
             continue  # a new group needs a slot (a full pool is the common case under a backlog)
@@ -38,11 +40,24 @@ def promote_ready(ctx: EngineContext) -> int:
     return promoted
 
 
+def _continuations_waiting() -> bool:
+    """Whether a queued entry continues a live group on its side (it needs no slot: a pyramid);
+    the same test as the ranking's `continuation`, in one query."""
+    live = PositionGroup.objects.filter(
+        account_id=OuterRef("account_id"),
+        symbol=OuterRef("symbol"),
+        timeframe=OuterRef("timeframe"),
+        side=OuterRef("side"),
+        status__in=OPEN_STATUSES,
+    ).exclude(status=GroupStatus.CLOSING)
+    return QueueEntry.objects.filter(Exists(live)).exists()
+
+
 def waiting_for_slot(ctx: EngineContext) -> int:
     """Queued entries that would take a free pool slot right now: a new group on a market with no
     open group, on an account whose entries run and whose rules are fresh (`blocked_reason` reads
     the same rules one entry at a time)."""
-    if not QueueEntry.objects.exists():
+    if queueing.queue_empty(ctx):
         return 0
     market_open = PositionGroup.objects.filter(
         account_id=OuterRef("account_id"),

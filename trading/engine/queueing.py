@@ -28,6 +28,14 @@ def pool_state(ctx: EngineContext) -> PoolState:
     return PoolState(used=used, max_open=ctx.cfg.execution_pool.max_open_groups)
 
 
+QUEUE_EMPTY = "queue-empty"  # `cached` key: the waiting queue had no entry (forgotten when one joins)
+
+
+def queue_empty(ctx: EngineContext) -> bool:
+    """Whether no entry waits in the queue (read once per batch of signals; `enqueue` forgets it)."""
+    return ctx.cached(QUEUE_EMPTY, lambda: not QueueEntry.objects.exists())
+
+
 def live_group(account_id: int, symbol: str, timeframe: str) -> PositionGroup | None:
     return PositionGroup.objects.filter(
         account_id=account_id, symbol=symbol, timeframe=timeframe, status__in=OPEN_STATUSES
@@ -90,6 +98,7 @@ def enqueue(
                 status=SignalStatus.IGNORED, reason=f"replaced in the queue by signal #{signal.pk}"
             )
         return existing, f"queued: replaced queued entry ({existing.replacement_count} replacements)"
+    ctx.forget(QUEUE_EMPTY)
     entry = QueueEntry.objects.create(
         signal=signal,
         account=account,

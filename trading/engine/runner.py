@@ -16,9 +16,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from django.db import connections
 
 from .. import live
+from .auto_backup import AutoBackup
+from .config_watch import WATCH_EVERY_SEC, ConfigWatch
 from .equity import CHECK_EVERY_SEC, EquityRecorder
 from .feeds import PaperFeedDriver
 from .loop import Engine, guarded
+from .price_history import CandleRefresher
 from .skips import SkipCounter
 from .wakeup import Waker, listen_postgres
 
@@ -133,7 +136,7 @@ def build_scheduler(
     waker = waker or Waker()
 
     def tick() -> None:
-        waker.run(engine.tick)
+        waker.run(lambda: engine.tick().more_waiting)
         # A saved config applies at once; that includes the loop's own cadence.
         wanted = engine.ctx.cfg.app.engine_poll_interval_ms
         if wanted != poll_ms[0]:
@@ -158,6 +161,16 @@ def build_scheduler(
     # Equity snapshots every analytics.snapshot_interval_sec, compacted hourly (equity.py).
     scheduler.add_job(
         step(guarded(EquityRecorder(engine).step)), "interval", seconds=CHECK_EVERY_SEC, id="equity"
+    )
+    # Live venues' candles for the group chart, every few minutes (price_history.py).
+    scheduler.add_job(step(guarded(CandleRefresher(engine).step)), "interval", seconds=30, id="candles")
+    # config.json edits and account key changes picked up (config_watch.py); the daily backup reads
+    # only, so it runs beside the trading thread rather than holding up ticks (auto_backup.py).
+    scheduler.add_job(
+        step(guarded(ConfigWatch(engine).poll)), "interval", seconds=WATCH_EVERY_SEC, id="config-watch"
+    )
+    scheduler.add_job(
+        step(guarded(AutoBackup(engine).step)), "interval", seconds=60, id="auto-backup", executor="live"
     )
 
     def push_live() -> None:

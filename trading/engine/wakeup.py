@@ -2,8 +2,11 @@
 
 `Waker.wake()` (from the link to `run`, or from a PostgreSQL NOTIFY) makes the scheduler run the
 tick job now. A wake-up that arrives while a tick runs is not lost: that tick runs once more when
-it ends (the new signal may have been committed after it read the inbox). The poll interval stays
-as the fallback for anything that wakes nobody (a lost message, a row written by hand).
+it ends (the new signal may have been committed after it read the inbox), and however many came
+meanwhile, once: that run takes everything waiting. A tick that reports more work waiting (a full
+batch of signals: a backlog) also runs again at once instead of idling until the next poll. The
+poll interval stays as the fallback for anything that wakes nobody (a lost message, a row written
+by hand).
 """
 
 from __future__ import annotations
@@ -50,17 +53,19 @@ class Waker:
                 log.debug("engine: wake-up not applied", exc_info=True)
 
     def run(self, tick: Callable[[], Any]) -> None:
-        """Run `tick`, again while wake-ups came in during the last run (at most MAX_RERUNS times)."""
+        """Run `tick`, again while wake-ups came in during the last run or it returned True (more
+        work waiting), at most MAX_RERUNS times more."""
         for _ in range(MAX_RERUNS + 1):
             with self._lock:
                 self._running = True
                 self._pending = False
+            more = False
             try:
-                tick()
+                more = tick() is True
             finally:
                 with self._lock:
                     self._running = False
-                    again = self._pending
+                    again = self._pending or more
             if not again:
                 return
 
