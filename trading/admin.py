@@ -1,10 +1,17 @@
-"""Raw data for the operator, read only: only the engine loop writes trading state."""
+"""Raw data for the operator, read only (only the engine loop writes trading state), and the config
+document, edited through the config service like the API and the console."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from . import config_service
+from .config_admin_form import ConfigDocumentForm
+from .config_schema import ConfigInvalid
+from .config_service import ConfigConflict
 from .models import (
     ApiToken,
     Command,
@@ -145,9 +152,49 @@ class EngineStateAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConfigDocument)
-class ConfigDocumentAdmin(ReadOnlyAdmin):
-    list_display = ("version", "updated_at")
-    exclude = ("document",)  # holds the webhook secret; use GET /api/v1/config (masked)
+class ConfigDocumentAdmin(admin.ModelAdmin):
+    """The config as JSON, secrets masked; a save goes through the config service (same validation
+    as the API and the console, an audit event, the file rewritten) and never straight to the row."""
+
+    form = ConfigDocumentForm
+    list_display = ("version", "updated_at", "mode", "instance_name")
+    fields = ("version", "updated_at", "config_json", "based_on")
+    readonly_fields = ("version", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one document (pk=1), created at first start
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="mode")
+    def mode(self, obj: ConfigDocument) -> str:
+        return str((obj.document.get("app") or {}).get("mode", ""))
+
+    @admin.display(description="instance")
+    def instance_name(self, obj: ConfigDocument) -> str:
+        return str((obj.document.get("app") or {}).get("instance_name", ""))
+
+    def save_model(self, request: HttpRequest, obj: ConfigDocument, form: Any, change: bool) -> None:
+        source = f"Django admin by {request.user.get_username()}"
+        try:
+            config_service.update(
+                form.cleaned_data["config_json"],
+                source=source,
+                expected_version=form.cleaned_data["based_on"],
+            )
+        except (ConfigConflict, ConfigInvalid) as exc:
+            # Lost a race after the form validated: nothing was saved; say so instead of "changed".
+            request._config_not_saved = True  # type: ignore[attr-defined]
+            messages.error(request, f"Not saved: {exc}")
+        obj.refresh_from_db()
+
+    def message_user(
+        self, request: HttpRequest, message: str, level: int = messages.INFO, *args: Any, **kwargs: Any
+    ) -> None:
+        if level == messages.SUCCESS and getattr(request, "_config_not_saved", False):
+            return
+        super().message_user(request, message, level, *args, **kwargs)
 
 
 @admin.register(ApiToken)

@@ -12,7 +12,7 @@ from pydantic_core import PydanticUndefined
 
 from trading.core.types import TpMode
 
-from .config_sections import SECTIONS, DcaLevelSettings, EngineConfig
+from .config_sections import SECRET_FIELDS, SECTIONS, DcaLevelSettings, EngineConfig
 
 # --- reference for docs and the settings UI ---------------------------------------------------
 
@@ -114,4 +114,72 @@ def field_reference() -> list[dict[str, Any]]:
     rows = _rows("", "", top)
     for section, model in SECTIONS.items():
         rows.extend(_rows(section, "", model.model_fields))
+    return rows
+
+
+# --- extras for the settings form ---------------------------------------------------------------
+
+
+def _choices(info: FieldInfo) -> tuple[str, ...]:
+    """The allowed values of a choice or list-of-choice field, else ()."""
+    ann = info.annotation
+    if get_origin(ann) is tuple:
+        ann = get_args(ann)[0]
+    if isinstance(ann, type) and issubclass(ann, TpMode):
+        return tuple(m.value for m in TpMode)
+    if get_origin(ann) is Literal:
+        return tuple(str(a) for a in get_args(ann))
+    return ()
+
+
+# Words a trader reads differently from the key's spelling.
+_LABEL_WORDS = {
+    "sec": "(s)",
+    "seconds": "(s)",
+    "ms": "(ms)",
+    "minutes": "(min)",
+    "mb": "(MB)",
+    "percent": "%",
+    "usdt": "(USDT)",
+    "quote": "(quote)",
+    "tp": "TP",
+    "dca": "DCA",
+    "ip": "IP",
+    "hmac": "HMAC",
+    "x": "X",
+}
+
+
+def _label(name: str) -> str:
+    words = [_LABEL_WORDS.get(word, word) for word in name.split("_")]
+    text = " ".join(words)
+    return text[0].upper() + text[1:]
+
+
+def form_reference() -> list[dict[str, Any]]:
+    """`field_reference()` rows of the sections (not the top level), each with what a form needs too:
+    `field` (the name within its section), `label`, `choices` (for selects and ordered lists) and
+    `secret` (shown masked, kept when sent back masked)."""
+    secret = {f"{section}.{name}" for section, name in SECRET_FIELDS}
+    extras = {
+        (section, name): info
+        for section, model in SECTIONS.items()
+        for name, info in model.model_fields.items()
+    }
+    level_fields = DcaLevelSettings.model_fields
+    rows: list[dict[str, Any]] = []
+    for row in field_reference():
+        if not row["section"]:
+            continue
+        name = row["name"]
+        info = extras.get((row["section"], name)) or level_fields[name.rpartition(".")[2]]
+        rows.append(
+            {
+                **row,
+                "field": name,
+                "label": _label(name.rpartition(".")[2]),
+                "choices": _choices(info),
+                "secret": f"{row['section']}.{name}" in secret,
+            }
+        )
     return rows

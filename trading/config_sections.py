@@ -462,6 +462,9 @@ class UiSettings(_Section):
     realtime_update_ms: int = Field(
         500, ge=100, le=10000, description="Minimum interval between live dashboard updates."
     )
+    font_size: Literal["small", "medium", "large"] = Field(
+        "medium", description="Text size of the console, on every page and for every user."
+    )
 
 
 class AnalyticsSettings(_Section):
@@ -482,6 +485,30 @@ class AnalyticsSettings(_Section):
     )
 
 
+class BackupSettings(_Section):
+    auto_daily: bool = Field(
+        False,
+        description="Write one backup a day (config.json, a database snapshot, the logs) into directory;"
+        " a day missed while the engine was stopped is made up at its next start.",
+    )
+    hour_utc: int = Field(
+        3, ge=0, le=23, description="Hour of the day (UTC) from which the daily backup is due."
+    )
+    keep_last: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="Automatic backups kept; older ones are deleted after each new one. Backups made by"
+        " hand (manage.py backup, the console's download) are never deleted.",
+    )
+    directory: str = Field(
+        "",
+        max_length=500,
+        description="Folder of the automatic backups; empty = the folder backups in the data dir; a"
+        " relative path is taken inside the data dir.",
+    )
+
+
 class EngineConfig(_Section):
     version: int = Field(
         CONFIG_VERSION, ge=1, le=CONFIG_VERSION, description="Format version of this document."
@@ -496,6 +523,7 @@ class EngineConfig(_Section):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
 
 def _sections() -> dict[str, type[_Section]]:

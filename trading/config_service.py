@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from . import events, logfile
+from . import config_diff, events, logfile
 from .config_schema import (
     ConfigInvalid,
     EngineConfig,
@@ -25,7 +25,7 @@ from .config_schema import (
     to_json_dict,
     validate_document,
 )
-from .models import ConfigDocument
+from .models import ConfigDocument, EngineState
 
 
 class ConfigConflict(Exception):
@@ -131,22 +131,42 @@ def update(
 
     With `expected_version`, apply it only if the stored config is still that version, else raise
     ConfigConflict and change nothing (optimistic concurrency for read-modify-write clients).
+    `source` says who ("console by alice"); the audit event lists every changed field, secrets masked.
     """
     when = now or datetime.now(UTC)
+    before = current()
     try:
-        cfg = merge_update(current(), incoming)
+        cfg = merge_update(before, incoming)
     except ConfigInvalid as exc:
         events.record(
             events.Category.ENGINE,
             f"config change from {source} refused: {len(exc.errors)} error(s)",
             severity=events.Severity.WARNING,
-            context={"errors": exc.errors},
+            context={"errors": exc.errors, "source": source},
             now=when,
         )
         raise
     row = _store(cfg, when, expected_version)
-    events.record(events.Category.ENGINE, f"config v{row.version} saved from {source}", now=when)
+    changes = [change.as_dict() for change in config_diff.diff(before, cfg)]
+    events.record(
+        events.Category.ENGINE,
+        f"config v{row.version} saved from {source}",
+        context={"source": source, "changes": changes},
+        now=when,
+    )
     return cfg
+
+
+def cached_version() -> int:
+    """The stored version of the config this process last read (0 before the first read)."""
+    return _cache[0][0] if _cache is not None else 0
+
+
+def note_applied(now: datetime) -> None:
+    """The engine runs the config it last read: record its version for the console ("applied vN")."""
+    version = cached_version()
+    EngineState.objects.filter(pk=1).update(config_version=version)
+    events.record(events.Category.ENGINE, f"engine applied config v{version}", now=now)
 
 
 def load_file(now: datetime | None = None) -> EngineConfig:

@@ -106,7 +106,12 @@ def test_admin_cannot_add_or_delete_accounts_or_market_rules(admin_client):
 
 
 # The operator's own switches: everything else on an engine-owned row is the engine's to write.
-EDITABLE_IN_ADMIN = {"exchanges.ExchangeAccount": {"enabled", "rate_limit_mode"}, "trading.ApiToken": set()}
+EDITABLE_IN_ADMIN = {
+    "exchanges.ExchangeAccount": {"enabled", "rate_limit_mode"},
+    "trading.ApiToken": set(),
+    # The config document: form fields only, saved through the config service (never the row itself).
+    "trading.ConfigDocument": {"config_json", "based_on"},
+}
 
 
 @pytest.mark.parametrize("app_label", ["trading", "exchanges", "risk"])

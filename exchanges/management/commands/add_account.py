@@ -5,13 +5,19 @@ from __future__ import annotations
 import getpass
 import sys
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from exchanges.models import ExchangeAccount, MarketType, RateLimitMode, Venue
+from exchanges.accounts import (
+    AccountRefused,
+    AccountSpec,
+    Credentials,
+    check_spec,
+    check_venue,
+    create_account,
+)
+from exchanges.models import MarketType, RateLimitMode, Venue
 from exchanges.secrets import mask
 from exchanges.venues import PROFILES
-from trading import config_service
 
 
 class Command(BaseCommand):
@@ -42,41 +48,32 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         venue = self._ask(opts["exchange"], "exchange (" + ", ".join(p for p in PROFILES) + ")")
-        profile = PROFILES.get(venue)
-        if profile is None:
+        if venue not in PROFILES:  # the paper account is built in (`ensure_paper_account`)
             raise CommandError(f"unknown exchange {venue!r}; choose one of {', '.join(PROFILES)}")
-        market_type = opts["market_type"]
-        if market_type not in profile.market_types:
-            raise CommandError(f"{venue} supports {', '.join(profile.market_types)} here, not {market_type}")
-        if opts["sandbox"] and market_type not in profile.sandbox:
-            raise CommandError(
-                f"{venue} has no testnet/sandbox for {market_type} (only Binance and Bybit do)"
+        try:
+            check_venue(venue, opts["market_type"], opts["sandbox"])  # before anything is asked for
+            spec = AccountSpec(
+                label=self._ask(opts["label"], "label"),
+                venue=venue,
+                market_type=opts["market_type"],
+                sandbox=opts["sandbox"],
+                rate_limit_mode=opts["rate_limit_mode"],
             )
-        label = self._ask(opts["label"], "label")
-        try:  # create() skips field validation: a label must stay usable in URLs (slug, ≤ 40)
-            ExchangeAccount._meta.get_field("label").clean(label, None)
-        except ValidationError as exc:
-            raise CommandError(f"label {label!r}: {' '.join(exc.messages)}") from exc
-        if ExchangeAccount.objects.filter(label=label).exists():
-            raise CommandError(f"an account labelled {label!r} already exists")
-        api_key = self._ask(opts["api_key"], "API key")
-        secret = self._ask(opts["secret"], "API secret", secret=True)
-        passphrase = ""
-        if profile.needs_passphrase:
-            passphrase = self._ask(opts["passphrase"], "API passphrase", secret=True)
-        account = ExchangeAccount.objects.create(
-            label=label,
-            venue=venue,
-            market_type=market_type,
-            api_key=api_key,
-            api_secret=secret,
-            passphrase=passphrase,
-            sandbox=opts["sandbox"],
-            rate_limit_mode=opts["rate_limit_mode"],
-        )
-        if opts["default"]:
-            config_service.update({"exchange": {"default_account": label}}, source="add_account")
+            check_spec(spec)  # a bad or taken label fails before the keys are asked for
+            api_key = self._ask(opts["api_key"], "API key")
+            secret = self._ask(opts["secret"], "API secret", secret=True)
+            passphrase = ""
+            if PROFILES[venue].needs_passphrase:
+                passphrase = self._ask(opts["passphrase"], "API passphrase", secret=True)
+            account = create_account(
+                spec,
+                Credentials(api_key, secret, passphrase),
+                actor="add_account",
+                make_default=opts["default"],
+            )
+        except AccountRefused as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"added {account.label}: {venue} {market_type}{' (testnet)' if account.sandbox else ''},"
-            f" key {mask(api_key)}. Check it with: python manage.py check_account {label}"
+            f"added {account.label}: {venue} {spec.market_type}{' (testnet)' if account.sandbox else ''},"
+            f" key {mask(api_key)}. Check it with: python manage.py check_account {account.label}"
         )
