@@ -17,7 +17,7 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +48,7 @@ from .core.adapter import (
     OrderStatus,
     OrderType,
 )
+from .core.candles import Candle
 from .markets import catalog_from_ccxt_markets, to_decimal
 from .ratelimit import limits_from_exchange_info
 from .venues import SWAP, Lookup, SandboxKind, VenueProfile, client_id_for, our_id_from, profile_for
@@ -55,6 +56,7 @@ from .venues import SWAP, Lookup, SandboxKind, VenueProfile, client_id_for, our_
 log = logging.getLogger(__name__)
 
 ExchangeFactory = Callable[[dict[str, Any]], Any]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def default_factory(profile: VenueProfile) -> ExchangeFactory:
@@ -235,6 +237,28 @@ class CcxtExchange:
             if last is not None and to_decimal(last) > 0:
                 prices[symbol] = to_decimal(last)
         return prices
+
+    def fetch_candles(
+        self, symbol: str, timeframe: str, limit: int, since: datetime | None = None
+    ) -> list[Candle]:
+        """The market's last `limit` candles (ccxt `fetch_ohlcv`), or its first `limit` from `since`
+        on; oldest first; rows with a missing price (some venues' gaps) are left out."""
+        self._ensure_markets()
+        since_ms = None if since is None else int((since - _EPOCH).total_seconds() * 1000)
+        with self._translated():
+            rows = self._exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit)
+        return [
+            Candle(
+                opened_at=_EPOCH + timedelta(milliseconds=int(row[0])),
+                open=to_decimal(row[1]),
+                high=to_decimal(row[2]),
+                low=to_decimal(row[3]),
+                close=to_decimal(row[4]),
+                volume=to_decimal(row[5] if row[5] is not None else 0),
+            )
+            for row in rows
+            if None not in row[1:5]
+        ]
 
     def fetch_balance(self) -> dict[str, Balance]:
         """Every asset with a non-zero balance; `locked` is what open orders hold."""

@@ -1,7 +1,8 @@
 """The REST API at /api/v1/: reads from the database, writes only to the command table (and config).
 
-Every route needs `Authorization: Bearer <token>` except `GET health`. A read-only token gets 403 on
-any POST/PUT/DELETE. Writes answer 202 with a command id; poll `GET commands/{id}` for the effect.
+Every route needs `Authorization: Bearer <token>` except `GET health`; a signed-in console session may
+also read (the console's chart island). A read-only token gets 403 on any POST/PUT/DELETE. Writes
+answer 202 with a command id; poll `GET commands/{id}` for the effect.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from . import (
     routes_signals,
     routes_system,
 )
-from .auth import TokenAuth
+from .auth import ConsoleSession, TokenAuth
 
 api = NinjaAPI(
     title="TV Engine API",
     version="1",
     urls_namespace="api-v1",
-    auth=TokenAuth(),
+    auth=[TokenAuth(), ConsoleSession()],  # a token, or (reads only) the console's session
     description=__doc__ or "",
 )
 # Database out of reach (even for the token check): 503 JSON with Retry-After, not a 500 page.

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
-from .schemas import Dec
+from .schemas import Dec, SymbolParam, TimeframeParam
 
 
 def _moment(raw: Any, *, end: bool) -> Any:
@@ -44,25 +44,34 @@ ToParam = Annotated[
 SideParam = Literal["long", "short"]
 ReasonParam = Literal["tp_leg", "tp_group", "exit", "reduce", "reverse", "risk", "manual"]
 OutcomeParam = Literal["win", "loss"]
-TRADE_SORTS = {
-    "closed_at": "closed_at",
-    "pnl": "realized_pnl",
-    "symbol": "symbol",
-    "timeframe": "timeframe",
-    "side": "side",
-    "reason": "reason",
-    "qty": "qty",
-    "fees": "fees",
-    "entry_price": "entry_price",
-    "exit_price": "exit_price",
-    "id": "id",
-}
 TradeSort = Literal[
     "closed_at", "-closed_at", "pnl", "-pnl", "symbol", "-symbol", "timeframe", "-timeframe", "side",
     "-side", "reason", "-reason", "qty", "-qty", "fees", "-fees", "entry_price", "-entry_price",
     "exit_price", "-exit_price", "id", "-id",
 ]  # fmt: skip
 MAX_EQUITY_POINTS = 2000
+
+
+class AnalyticsFilter(Schema):
+    """The filters every analytics read shares, as query parameters: the API's endpoints and the
+    console's /trades/ page read them through this one definition."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: FromParam | None = Field(None, alias="from")
+    end: ToParam | None = Field(None, alias="to")
+    account: str | None = Field(None, max_length=60, description="an exchange account's label")
+    symbol: SymbolParam | None = None
+    timeframe: TimeframeParam | None = None
+    side: SideParam | None = None
+
+
+class TradeFilter(AnalyticsFilter):
+    """The trade list's filters and order (the API's `GET /trades`, the console's /trades/)."""
+
+    reason: ReasonParam | None = None
+    outcome: OutcomeParam | None = Field(None, description="win: PnL above 0; loss: below 0")
+    sort: TradeSort = Field("-closed_at", description="a field, `-` first for descending")
 
 
 class StatsOut(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja.errors import HttpError
-from ninja.security import HttpBearer
+from ninja.security import HttpBearer, SessionAuth
 
 from dashboard import ratelimit
 from trading.models import ApiToken
@@ -31,6 +31,17 @@ class TokenAuth(HttpBearer):
         if found.readonly and request.method not in READ_METHODS:
             raise HttpError(403, "read-only token")
         return found
+
+
+class ConsoleSession(SessionAuth):
+    """The console's signed-in session may read (its chart island fetches this JSON); a write still
+    needs a token, and the console itself writes through its own views and commands."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> object | None:
+        user = getattr(request, "user", None)
+        if request.method in READ_METHODS and user is not None and user.is_authenticated and user.is_active:
+            return user
+        return None
 
 
 def token_of(request: HttpRequest) -> ApiToken:

@@ -9,87 +9,45 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.errors import HttpError
 
-from exchanges.models import ExchangeAccount
 from trading import config_service
 from trading.core import analytics as metrics
 from trading.core import equity as curves
 from trading.reads import analytics as reads
+from trading.reads import trades as trade_reads
 
-from .analytics_schemas import (
-    MAX_EQUITY_POINTS,
-    TRADE_SORTS,
-    EquityOut,
-    FromParam,
-    OutcomeParam,
-    ReasonParam,
-    SideParam,
-    SummaryOut,
-    ToParam,
-    TradeSort,
-)
-from .schemas import MAX_LIMIT, MAX_OFFSET, SymbolParam, TimeframeParam, TradePage, page
+from .analytics_schemas import MAX_EQUITY_POINTS, AnalyticsFilter, EquityOut, SummaryOut, TradeFilter
+from .schemas import MAX_LIMIT, MAX_OFFSET, TradePage, page
 
 router = Router(tags=["analytics"])
 
 
-def _selection(
-    start: datetime | None,
-    end: datetime | None,
-    account: str | None,
-    symbol: str | None,
-    timeframe: str | None,
-    side: str | None,
-) -> reads.Selection:
-    """The validated filters; a bad combination or an unknown account is a 422 saying so."""
-    if start is not None and end is not None and start >= end:
-        raise HttpError(422, "`from` must be before `to`")
-    found = None
-    if account:
-        found = ExchangeAccount.objects.filter(label=account.strip()).first()
-        if found is None:
-            raise HttpError(422, f"unknown account {account.strip()[:40]!r}")
-    return reads.Selection(start, end, found, symbol or None, timeframe or None, side)
+def _selection(filters: AnalyticsFilter) -> reads.Selection:
+    """The validated filters as a Selection; an empty range or an unknown account is a 422 saying so."""
+    try:
+        return trade_reads.selection_of(
+            filters.start, filters.end, filters.account, filters.symbol, filters.timeframe, filters.side
+        )
+    except trade_reads.BadSelection as exc:
+        raise HttpError(422, str(exc)) from None
 
 
 @router.get("/trades", response=TradePage, tags=["trades"])
 def list_trades(
     request: HttpRequest,
-    start: Annotated[FromParam | None, Query(alias="from")] = None,
-    end: Annotated[ToParam | None, Query(alias="to")] = None,
-    account: str | None = None,
-    symbol: Query[SymbolParam | None] = None,
-    timeframe: Query[TimeframeParam | None] = None,
-    side: SideParam | None = None,
-    reason: ReasonParam | None = None,
-    outcome: Annotated[OutcomeParam | None, Query(description="win: PnL above 0; loss: below 0")] = None,
-    sort: Annotated[TradeSort, Query(description="a field, `-` first for descending")] = "-closed_at",
+    filters: Query[TradeFilter],
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Realised closes (leg TP, group TP, exit, reduce, reverse, risk, manual), P&L net of fees;
     newest first unless `sort` says otherwise (ties: newest first)."""
-    selection = _selection(start, end, account, symbol, timeframe, side)
-    rows = reads.trades(selection).select_related("account")
-    if reason is not None:
-        rows = rows.filter(reason=reason)
-    if outcome == "win":
-        rows = rows.filter(realized_pnl__gt=0)
-    elif outcome == "loss":
-        rows = rows.filter(realized_pnl__lt=0)
-    descending = sort.startswith("-")
-    field = TRADE_SORTS[sort.lstrip("-")]
-    order = [f"-{field}" if descending else field]
-    if field == "closed_at":
-        order.append("-id" if descending else "id")
-    elif field != "id":
-        order += ["-closed_at", "-id"]  # ties: newest first
-    return page(rows.order_by(*order), limit, offset)
+    rows = trade_reads.closed_trades(_selection(filters), filters.reason, filters.outcome, filters.sort)
+    return page(rows, limit, offset)
 
 
 def _stats(stats: metrics.TradeStats) -> dict[str, Any]:
@@ -104,14 +62,22 @@ def _periods(trades: list[metrics.TradeRecord], period: metrics.Period) -> list[
     return [{"start": s, "net_pnl": p, "trades": n} for s, p, n in metrics.pnl_by_period(trades, period)]
 
 
-def _curve(selection: reads.Selection) -> tuple[str, list[curves.EquityPoint]]:
+def _curve(
+    selection: reads.Selection,
+    *,
+    realised: bool = True,
+    trades: list[metrics.TradeRecord] | None = None,
+) -> tuple[str, list[curves.EquityPoint]]:
     """The selection's equity curve: the snapshots, unless a market filter (or no snapshot yet)
-    leaves only the realised curve of the selected trades to go on."""
+    leaves only the realised curve of the selected trades to go on. `realised=False`: the totals
+    are enough (snapshot points then carry no realised value). `trades`: the selection's trades,
+    when the caller has already read them."""
     if not selection.by_market:
-        points = reads.equity_points(selection)
+        points = reads.equity_points(selection, realised=realised)
         if points:
             return "snapshots", points
-    trades = reads.trade_records(reads.trades(selection))
+    if trades is None:
+        trades = reads.trade_records(reads.trades(selection))
     return "trades", curves.realised_curve(trades, start=reads.realised_before(selection))
 
 
@@ -122,22 +88,17 @@ def _base(selection: reads.Selection) -> Decimal:
 @router.get("/analytics/summary", response=SummaryOut)
 def summary(
     request: HttpRequest,
-    start: Annotated[FromParam | None, Query(alias="from")] = None,
-    end: Annotated[ToParam | None, Query(alias="to")] = None,
-    account: str | None = None,
-    symbol: Query[SymbolParam | None] = None,
-    timeframe: Query[TimeframeParam | None] = None,
-    side: SideParam | None = None,
+    filters: Query[AnalyticsFilter],
     bins: int = Query(20, ge=1, le=200, description="bins of the trade-return histogram"),
 ) -> dict:
     """Performance of the selected closed trades, the unrealised PnL of the selected open groups,
     and drawdown, Sharpe and Sortino of the equity curve (daily returns, √365, risk-free 0)."""
-    selection = _selection(start, end, account, symbol, timeframe, side)
+    selection = _selection(filters)
     now = datetime.now(UTC)
     trades = reads.trade_records(reads.trades(selection))
     best, worst = metrics.best_and_worst(trades, 10)
     unrealised, unpriced = reads.unrealised_by_account(selection.where(None))
-    source, points = _curve(selection)
+    source, points = _curve(selection, realised=False, trades=trades)  # drawdown and returns: totals
     base = _base(selection)
     dd = curves.drawdown([base + p.total for p in points])
     returns = curves.daily_returns(points, base)
@@ -180,27 +141,29 @@ def summary(
 @router.get("/analytics/equity", response=EquityOut)
 def equity(
     request: HttpRequest,
-    start: Annotated[FromParam | None, Query(alias="from")] = None,
-    end: Annotated[ToParam | None, Query(alias="to")] = None,
-    account: str | None = None,
-    symbol: Query[SymbolParam | None] = None,
-    timeframe: Query[TimeframeParam | None] = None,
-    side: SideParam | None = None,
+    filters: Query[AnalyticsFilter],
     max_points: int = Query(MAX_EQUITY_POINTS, ge=1, le=MAX_EQUITY_POINTS),
 ) -> dict:
     """The equity curve (realised and total PnL, and the drawdown below the running peak of
     capital base + total), oldest first, thinned to at most `max_points` points."""
-    selection = _selection(start, end, account, symbol, timeframe, side)
+    selection = _selection(filters)
     source, points = _curve(selection)
     base = _base(selection)
-    path = curves.drawdown_path([base + p.total for p in points])
-    rows = [
-        {"at": p.at, "realised": p.realised, "total": p.total, "drawdown_usd": usd, "drawdown_percent": pct}
-        for p, (usd, pct) in zip(points, path, strict=True)
-    ]
+    path = curves.drawdown_path([base + p.total for p in points])  # every point: the running peak
+    # Thinned before the rows are built: a month of one-minute points answers 2,000 of them.
+    kept = curves.downsample(list(zip(points, path, strict=True)), max_points)
     return {
         "source": source,
         "capital_base": base,
-        "count": len(rows),
-        "points": curves.downsample(rows, max_points),
+        "count": len(points),
+        "points": [
+            {
+                "at": p.at,
+                "realised": p.realised,
+                "total": p.total,
+                "drawdown_usd": usd,
+                "drawdown_percent": pct,
+            }
+            for p, (usd, pct) in kept
+        ],
     }

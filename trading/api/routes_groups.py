@@ -13,9 +13,11 @@ from trading.core.takeprofit import tp_progress_percent
 from trading.core.types import Side
 from trading.models import DcaLeg, GroupStatus, Order, PositionGroup, Pyramid
 from trading.models.groups import OPEN_STATUSES
+from trading.reads.chart import group_chart
 from trading.reads.filters import market_filter
 from trading.reads.prices import last_price
 
+from .chart_schemas import ChartOut
 from .routes_commands import ACCEPTED_OR_404, enqueue
 from .schemas import (
     MAX_LIMIT,
@@ -74,6 +76,17 @@ def get_group(request: HttpRequest, group_id: int) -> PositionGroup:
                 progress = tp_progress_percent(Side(group.side), leg.avg_fill_price, leg.tp_price, price)
             leg.tp_progress_percent = progress  # type: ignore[attr-defined] - read by LegOut
     return group
+
+
+@router.get("/groups/{group_id}/chart", response={200: ChartOut, 404: ErrorOut})
+def get_group_chart(request: HttpRequest, group_id: int) -> dict:
+    """The group's market as the engine saw it (thinned received prices: `points`; cached venue
+    candles: `candles`), with its DCA leg prices, take-profit targets, average entry and stop as
+    `lines`, and its entries, fills, take-profits and exits as `markers`. Times in epoch seconds."""
+    group = PositionGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        raise HttpError(404, f"group #{group_id} not found")
+    return group_chart(group)
 
 
 @router.post("/groups/{group_id}/close", response={**ACCEPTED_OR_404, 409: ErrorOut})

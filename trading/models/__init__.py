@@ -7,9 +7,11 @@ from .events import Event
 from .groups import DcaLeg, GroupStatus, LegState, PositionGroup, Pyramid
 from .inbox import Command, CommandStatus, QueueEntry, Signal, SignalStatus
 from .orders import Order, OrderState, Trade
+from .prices import CachedCandle, PriceSample
 
 __all__ = [
     "ApiToken",
+    "CachedCandle",
     "Command",
     "CommandStatus",
     "ConfigDocument",
@@ -23,6 +25,7 @@ __all__ = [
     "Order",
     "OrderState",
     "PositionGroup",
+    "PriceSample",
     "Pyramid",
     "QueueEntry",
     "Signal",
