@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from dashboard.views import auth as console_auth
+from desktop import views as desktop_views
 from trading import webhooks
 from trading.api import api
 
@@ -27,6 +28,8 @@ urlpatterns = [
 # --- operator console (dashboard app): sign-in, then every page needs login ---------------------
 urlpatterns += [
     path("accounts/login/", console_auth.login, name="login"),
+    # The desktop app's one-time first-run page (desktop.first_run): needs the launcher's token.
+    path("setup/", desktop_views.setup, name="desktop-setup"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("", include("dashboard.urls")),
 ]

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 STOP_BOUND_SEC = 5.0
 # Inside the bound, leaving a loaded machine time to deliver the signal and to tear the process down.
 WATCHDOG_SEC = 4.0
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Windows has SIGBREAK too: Ctrl-Break, or the console window being closed (the desktop app).
+SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGBREAK,) if hasattr(signal, "SIGBREAK") else ()))
 
 
 class Shutdown:

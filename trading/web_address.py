@@ -65,6 +65,8 @@ def _read() -> dict | None:
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
+    if os.name == "nt":
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -72,3 +74,19 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # alive, run by another user
     return True
+
+
+def _alive_on_windows(pid: int) -> bool:
+    # os.kill(pid, 0) is no probe on Windows: it terminates the process. Ask for its exit code instead.
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    try:
+        code = ctypes.c_ulong()
+        still_active = 259
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == still_active
+    finally:
+        kernel32.CloseHandle(handle)

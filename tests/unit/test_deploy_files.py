@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = DEPLOY / "systemd"
 APP_SERVICES = ("migrate", "web", "engine")
-SOURCE_PACKAGES = ("engine_site", "trading", "risk", "exchanges", "dashboard")
+SOURCE_PACKAGES = ("engine_site", "trading", "risk", "exchanges", "dashboard", "desktop")
 
 # What production needs from the environment (README "Production layout", docs/deploy.md): every
 # deployment template must carry each of these.

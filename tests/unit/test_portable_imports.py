@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIX_ONLY = ("fcntl", "pwd", "resource", "termios")
-OURS = ("engine_site", "trading", "risk", "exchanges", "dashboard")
+OURS = ("engine_site", "trading", "risk", "exchanges", "dashboard", "desktop")
 # Imported before the block: libraries that use the Unix modules on Linux and others on Windows.
 THIRD_PARTY = (
     "twisted.internet.reactor",
