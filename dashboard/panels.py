@@ -17,7 +17,20 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .data import common, group, logs, overview, positions, queue, risk, status
+from .data import (
+    analytics,
+    balance,
+    common,
+    group,
+    logs,
+    overview,
+    positions,
+    queue,
+    risk,
+    settings,
+    status,
+    trades,
+)
 from .data.state import ViewState
 
 Builder = Callable[[ViewState], dict]
@@ -48,6 +61,7 @@ PAGES: dict[str, tuple[Panel, ...]] = {
             "groups queue dashboard signals risk engine prices tick",
             overview.stats,
         ),
+        _p("console/overview.html#balance", "groups dashboard engine prices tick", balance.cards),
         _p("console/overview.html#recent", "events signals", overview.recent),
     ),
     "positions": (
@@ -62,10 +76,16 @@ PAGES: dict[str, tuple[Panel, ...]] = {
     "queue": (_p("console/queue.html#queue-table", "queue groups signals engine prices", queue.table),),
     "logs": (_p("console/logs.html#log-stream", "events", logs.stream),),
     "status": (_p("console/status.html#status-panel", "status engine signals events tick", status.panel),),
+    "trades": (_p("console/trades.html#trades-table", "groups", trades.table),),
+    # The page's figures are read afresh when its stamp changes (a close or a snapshot), not per push.
+    "analytics": (_p("console/analytics.html#analytics-stamp", "groups dashboard tick", analytics.stamp),),
+    "settings": (_p("console/settings.html#engine-applied", "engine tick", settings.engine_applied),),
+    # /settings/accounts/ and /settings/backup/: plain forms; only the common fragments are live.
+    "settings-forms": (),
 }
 
 # A full page render where it differs from the sum of its live fragments.
-FULL_PAGE: dict[str, Builder] = {"logs": logs.page}
+FULL_PAGE: dict[str, Builder] = {"logs": logs.page, "settings": settings.page, "analytics": analytics.page}
 
 
 def page_context(page: str, view: ViewState) -> dict:

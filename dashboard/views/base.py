@@ -29,6 +29,7 @@ def render_page(request: HttpRequest, page: str, template: str, **params: Any) -
         instance_name=app.instance_name,
         app_mode=app.mode,
         theme=common.theme_for(request.user),
+        font_size=config_service.current().ui.font_size,
         live_query=urlencode(live, doseq=True),
         is_admin=view.can_act,
     )

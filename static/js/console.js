@@ -19,6 +19,11 @@
   document.addEventListener("themeChanged", function (evt) {
     document.documentElement.setAttribute("data-theme", evt.detail.value);
   });
+  // Applied settings answer with HX-Trigger: {"uiChanged": {"theme": "light", "fontSize": "large"}}.
+  document.addEventListener("uiChanged", function (evt) {
+    if (evt.detail.theme) document.documentElement.setAttribute("data-theme", evt.detail.theme);
+    if (evt.detail.fontSize) document.documentElement.setAttribute("data-font-size", evt.detail.fontSize);
+  });
 
   // ---- times ----------------------------------------------------------------------------------
   // "12 s ago" and "4 min 10 s left" keep moving between pushes; moments show in the browser's

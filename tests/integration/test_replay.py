@@ -181,7 +181,7 @@ def test_replay_writes_nothing_to_the_live_database(tmp_path: Path) -> None:
             "cannot tell the symbol",
         ),
         ({"signals": str(FIXTURES / "BTC_USDT-1h.csv"), "candles": [CANDLES]}, "CSV header must be"),
-        ({"signals": str(FIXTURES / "signals.csv")}, "--candles is required"),
+        ({"signals": str(FIXTURES / "signals.csv")}, "give --candles FILE .* or --fetch ACCOUNT"),
         ({"candles": [CANDLES]}, "give --signals FILE or --from-inbox"),
         (
             {"signals": str(FIXTURES / "signals.csv"), "candles": [CANDLES], "config": "nope.json"},
