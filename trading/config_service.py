@@ -115,6 +115,12 @@ def current(max_age: float = 0.0) -> EngineConfig:
     return cfg
 
 
+def cached() -> EngineConfig:
+    """The config this process last read, without a query (the defaults before the first read): for
+    background threads that follow the config as the requests of this process refresh it."""
+    return _cache[1] if _cache is not None else default_config()
+
+
 def cached_webhook_secret() -> str:
     """The secret of the config this process last read, without a query ("" before the first read)."""
     return _cache[1].security.webhook_secret if _cache is not None else ""

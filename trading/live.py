@@ -110,12 +110,13 @@ def flush() -> bool:
     return True
 
 
-def start_flusher(interval_sec: float, stop: threading.Event) -> None:
-    """Flush this process's marks every `interval_sec` on a daemon thread until `stop` (the web process
-    of `run`: its own events, e.g. an accepted webhook, are pushed from here)."""
+def start_flusher(interval_sec: Callable[[], float], stop: threading.Event) -> None:
+    """Flush this process's marks every `interval_sec()` seconds on a daemon thread until `stop` (the
+    web process of `run`: its own events, e.g. an accepted webhook, are pushed from here). The
+    interval is asked again after every flush, so a saved ui.realtime_update_ms applies at once."""
 
     def loop() -> None:
-        while not stop.wait(interval_sec):
+        while not stop.wait(interval_sec()):
             try:
                 flush()
             except Exception:  # noqa: BLE001 - a console push must never stop the pushes

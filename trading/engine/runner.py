@@ -32,6 +32,7 @@ MARKET_CHECK_EVERY_SEC = 5  # refresh_all itself decides which accounts are due
 
 
 PaperFeed = Literal["manual", "walk", "replay"]
+LIVE_PUSH_JOB = "live-push"
 TICK_JOB = "tick"
 # A tick skipped because the previous one still runs, or dropped after a stall past the grace time.
 SKIP_EVENTS = EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
@@ -173,12 +174,23 @@ def build_scheduler(
         step(guarded(AutoBackup(engine).step)), "interval", seconds=60, id="auto-backup", executor="live"
     )
 
+    push_ms = [cfg.ui.realtime_update_ms]
+
     def push_live() -> None:
         live.flush()
+        # A saved ui.realtime_update_ms applies at once, as the tick's own cadence does.
+        wanted = engine.ctx.cfg.ui.realtime_update_ms
+        if wanted != push_ms[0]:
+            push_ms[0] = wanted
+            scheduler.reschedule_job(LIVE_PUSH_JOB, trigger="interval", seconds=wanted / 1000)
 
     # Coalesced console pushes at most every ui.realtime_update_ms.
     scheduler.add_job(
-        step(push_live), "interval", seconds=cfg.ui.realtime_update_ms / 1000, id="live-push", executor="live"
+        step(push_live),
+        "interval",
+        seconds=cfg.ui.realtime_update_ms / 1000,
+        id=LIVE_PUSH_JOB,
+        executor="live",
     )
     mode = paper_feed or cfg.exchange.paper_feed
     if mode in ("walk", "replay"):

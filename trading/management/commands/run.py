@@ -74,7 +74,8 @@ class Command(BaseCommand):
                     " with --no-engine."
                 ) from exc
             stopping.on_request(service.request_stop)
-        live.start_flusher(config_service.current().ui.realtime_update_ms / 1000, stopping.requested)
+        config_service.current()  # read once here: the flusher then follows this process's cached config
+        live.start_flusher(lambda: config_service.cached().ui.realtime_update_ms / 1000, stopping.requested)
         try:
             endpoints = build_endpoint_description_strings(host=host, port=port)
             web = _web_server(application, endpoints=[f"{e}:backlog={LISTEN_BACKLOG}" for e in endpoints])
