@@ -473,7 +473,7 @@ class AnalyticsSettings(_Section):
         ge=10,
         le=3600,
         description="How often the engine records each account's equity (realised and realised +"
-        " unrealised PnL); it also records one at every group close. Points older than 7 days are"
+        " unrealised PnL); it also records one at every realised close (a leg take-profit included). Points older than 7 days are"
         " thinned to one per hour.",
     )
     capital_base_usdt: Decimal = Field(

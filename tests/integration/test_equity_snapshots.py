@@ -128,3 +128,14 @@ def test_rebuild_equity_refuses_an_unknown_account(db):
 
     with pytest.raises(CommandError, match="no account labelled 'nope'"):
         call_command("rebuild_equity", "--account", "nope", stdout=StringIO())
+
+
+def test_a_leg_take_profit_records_the_accounts_equity_while_the_group_stays_open(driver):
+    # DCA0 fills at 43000 and takes profit at +1 % (43430); the resting legs keep the group open.
+    driver.send(price="43000")
+    driver.price("BTCUSDT", "43500")
+    driver.tick(2)
+
+    assert group_of().status != GroupStatus.CLOSED
+    realised = Trade.objects.get().realized_pnl
+    assert [r for r, _ in snapshots(EquitySnapshot.Source.CLOSE)] == [realised]

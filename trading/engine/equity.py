@@ -1,5 +1,5 @@
 """Equity snapshots: the engine records each account's equity every `analytics.snapshot_interval_sec`
-and at every group close, and thins old points (one a minute for 7 days, one an hour after).
+and at every realised close (leg take-profits included), and thins old points (one a minute for 7 days, one an hour after).
 
 `rebuild_realised` recomputes the realised column from the trades (`manage.py rebuild_equity`).
 """
@@ -58,7 +58,8 @@ def record(
 
 
 def record_close(ctx: EngineContext, account_id: int) -> None:
-    """The account's equity right after one of its groups closed (called by fills.refresh_group)."""
+    """The account's equity right after a realised close (called by fills for every trade: a leg's
+    take-profit, a reduce, a risk close, a group's exit)."""
     record(ctx, Source.CLOSE, [account_id])
 
 

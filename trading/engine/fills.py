@@ -238,6 +238,8 @@ def _record_trade(
         context={"order": order.client_order_id},
         now=ctx.now(),
     )
+    # Every realised close moves the equity curve (a leg's take-profit too, not only a group close).
+    equity.record_close(ctx, group.account_id)
 
 
 def order_finished(ctx: EngineContext, order: Order) -> None:
@@ -358,7 +360,6 @@ def refresh_group(
             group_id=group.pk,
             now=ctx.now(),
         )
-        equity.record_close(ctx, group.account_id)
     return True
 
 
