@@ -251,3 +251,24 @@ def screenshot_dir() -> Path:
     path = Path(os.environ.get("CONSOLE_SCREENSHOT_DIR") or ROOT / "docs" / "screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+
+
+def csp_violations(page: Any) -> list[str]:
+    """Collect the page's Content-Security-Policy complaints from its console (filled as they come)."""
+    found: list[str] = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and found.append(msg.text))
+    return found
+
+
+def axe_violations(page: Any) -> list[str]:
+    """WCAG 2 A/AA violations axe-core finds on the page (the context needs bypass_csp: axe is
+    injected as a script tag), each as "rule: target message | …"."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}}))
+            .violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' +
+              ((n.any[0] || n.all[0] || n.none[0] || {}).message || '')).join(' | '))"""
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, OPERATOR, Engine, live, sign_in, wait_for
+from .conftest import ADMIN, OPERATOR, Engine, csp_violations, live, sign_in, wait_for
 
 WAIT_MS = 30_000
 KEY = "PAPERKEY-0123456789-Z9Y8X7"
@@ -33,12 +33,6 @@ def admin(browser: Any, engine: Engine) -> Iterator[Any]:
     context.close()
 
 
-def _csp_violations(page: Any) -> list[str]:
-    found: list[str] = []
-    page.on("console", lambda msg: "Content Security Policy" in msg.text and found.append(msg.text))
-    return found
-
-
 def assert_nothing_secret(page: Any) -> None:
     """Neither the HTML nor any input's current value holds a secret."""
     html = page.content()
@@ -49,7 +43,7 @@ def assert_nothing_secret(page: Any) -> None:
 
 def test_add_an_account_with_masked_secrets_and_never_see_them_again(admin: Any, engine: Engine) -> None:
     page = admin.new_page()
-    violations = _csp_violations(page)
+    violations = csp_violations(page)
     page.goto(engine.base + "/settings/accounts/")
     live(page)  # the page's socket is accepted like every console page's
 

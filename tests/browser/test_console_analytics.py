@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, Engine, live, running_engine, sign_in, wait_for
-from .test_console_layout import _axe
+from .conftest import ADMIN, Engine, axe_violations, csp_violations, live, running_engine, sign_in, wait_for
 
 READY_MS = 30_000  # a deadline for a chart to draw, not a measurement (CI runs with both cores busy)
 SUMMARY_CHARTS = ("daily-pnl", "returns", "heatmap")
@@ -79,12 +78,6 @@ def admin(browser: Any, server: Engine, trades: list[dict[str, Any]]) -> Iterato
     context.close()
 
 
-def _csp_violations(page: Any) -> list[str]:
-    found: list[str] = []
-    page.on("console", lambda msg: "Content Security Policy" in msg.text and found.append(msg.text))
-    return found
-
-
 def _ready(page: Any, chart: str) -> None:
     """Wait until the chart has drawn data (the island marks its frame data-state=ready)."""
     page.wait_for_selector(
@@ -107,7 +100,7 @@ def _count_becomes(page: Any, chart: str, count: int) -> None:
 
 def test_analytics_draws_every_chart_from_real_trades(admin: Any, server: Engine) -> None:
     page = admin.new_page()
-    violations = _csp_violations(page)
+    violations = csp_violations(page)
     page.goto(server.base + "/analytics/")
     for chart in ("equity", *SUMMARY_CHARTS):
         _ready(page, chart)
@@ -208,7 +201,7 @@ def test_group_page_draws_its_price_chart_with_lines_and_markers(
     status, chart = server.call("GET", f"/api/v1/groups/{group_id}/chart")
     assert status == 200, chart
     page = admin.new_page()
-    violations = _csp_violations(page)
+    violations = csp_violations(page)
     page.goto(server.base + f"/positions/{group_id}/")
     _ready(page, "group")
     assert page.locator("[data-chart=group] canvas").count() > 0
@@ -253,7 +246,7 @@ def test_analytics_meets_wcag_aa_in_both_themes(browser: Any, server: Engine) ->
             page.wait_for_function(f"() => document.documentElement.dataset.theme === '{theme}'")
         for chart in ("equity", *SUMMARY_CHARTS):
             _ready(page, chart)
-        found += [f"{theme}: {v}" for v in _axe(page)]
+        found += [f"{theme}: {v}" for v in axe_violations(page)]
     page.click("[data-testid=theme-toggle]")  # back to dark
     context.close()
     assert not found, "\n".join(found)

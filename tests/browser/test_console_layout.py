@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, Engine, live, running_engine, sign_in, wait_for
+from .conftest import ADMIN, Engine, axe_violations, live, running_engine, sign_in, wait_for
 
-AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 PHONE = {"width": 390, "height": 844}
 PAGES = ("/", "/positions/", "/risk/", "/queue/", "/logs/", "/status/")
 WAIT_MS = 30_000
@@ -100,16 +98,6 @@ def test_every_page_fits_a_phone_and_every_tab_is_reachable(browser: Any, server
     context.close()
 
 
-def _axe(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}}))
-            .violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' +
-              ((n.any[0] || n.all[0] || n.none[0] || {}).message || '')).join(' | '))"""
-    )
-    return violations
-
-
 def test_contrast_meets_wcag_aa_in_light_and_dark(browser: Any, server: Engine) -> None:
     found = []
     for viewport, paths in (
@@ -127,7 +115,7 @@ def test_contrast_meets_wcag_aa_in_light_and_dark(browser: Any, server: Engine) 
                 if path == "/positions/":
                     page.locator("[data-testid=expand]").first.click()
                     page.locator("[data-testid=legs]").wait_for(timeout=WAIT_MS)
-                found += [f"{theme} {viewport['width']} {path} {v}" for v in _axe(page)]
+                found += [f"{theme} {viewport['width']} {path} {v}" for v in axe_violations(page)]
                 if path == "/positions/":
                     page.locator("[data-testid=expand]").first.click()
                     page.locator("[data-testid=legs]").wait_for(state="detached", timeout=WAIT_MS)
@@ -135,7 +123,7 @@ def test_contrast_meets_wcag_aa_in_light_and_dark(browser: Any, server: Engine) 
     anonymous = browser.new_context(bypass_csp=True)
     login = anonymous.new_page()
     login.goto(server.base + "/accounts/login/")
-    found += [f"login {v}" for v in _axe(login)]
+    found += [f"login {v}" for v in axe_violations(login)]
     anonymous.close()
     assert not found, "\n".join(found)
 

@@ -10,10 +10,19 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, OPERATOR, Engine, live, running_engine, sign_in, wait_for
+from .conftest import (
+    ADMIN,
+    OPERATOR,
+    Engine,
+    axe_violations,
+    csp_violations,
+    live,
+    running_engine,
+    sign_in,
+    wait_for,
+)
 
 WAIT_MS = 30_000
-AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 LEG1 = "#ladder-rows input[name='grid_strategy.dca_levels.1.gap_percent']"
 
 
@@ -29,12 +38,6 @@ def admin(browser: Any, server: Engine) -> Iterator[Any]:
     context = sign_in(browser, server, ADMIN)
     yield context
     context.close()
-
-
-def _csp_violations(page: Any) -> list[str]:
-    found: list[str] = []
-    page.on("console", lambda msg: "Content Security Policy" in msg.text and found.append(msg.text))
-    return found
 
 
 def _preview_prices(page: Any) -> list[str]:
@@ -59,7 +62,7 @@ def test_edit_a_dca_level_see_the_preview_review_apply_and_the_engine_apply_it(
     admin: Any, server: Engine
 ) -> None:
     page = admin.new_page()
-    violations = _csp_violations(page)
+    violations = csp_violations(page)
     _settings(page, server)
     assert _preview_prices(page)[:2] == ["43000", "42785"]  # gap -0.5 % on BTC/USDT's 0.01 tick
 
@@ -125,14 +128,6 @@ def test_the_operator_reads_the_settings_without_controls(browser: Any, server: 
     context.close()
 
 
-def _axe(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}}))
-            .violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))"""
-    )
-
-
 def test_the_settings_page_meets_wcag_aa_in_both_themes(browser: Any, server: Engine) -> None:
     found: list[str] = []
     for who in (ADMIN, OPERATOR):
@@ -144,7 +139,7 @@ def test_the_settings_page_meets_wcag_aa_in_both_themes(browser: Any, server: En
             if page.get_attribute("html", "data-theme") != theme:
                 page.click("[data-testid=theme-toggle]")
                 page.wait_for_function(f"() => document.documentElement.dataset.theme === '{theme}'")
-            found += [f"{who[0]} {theme} {v}" for v in _axe(page)]
+            found += [f"{who[0]} {theme} {v}" for v in axe_violations(page)]
         page.click("[data-testid=theme-toggle]")
         page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
         context.close()
