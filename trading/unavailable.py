@@ -23,21 +23,22 @@ RETRY_AFTER_SECONDS = 5  # TradingView's own re-send delay
 REASON = "database unavailable, retry later"
 
 
-def respond(body: dict, exc: Exception, request: HttpRequest) -> JsonResponse:
+def log_unavailable(method: str, path: str, exc: Exception) -> None:
+    """The cause goes to the log only (the caller's answer says no more than `REASON`)."""
     if isinstance(exc.__cause__, PoolTimeout):
         # The pool waits out its timeout whether the database is down (psycopg.pool logs each failed
         # connection attempt) or every connection is busy (DB_POOL_MAX_SIZE too small for the load).
         detail = "no pooled connection within DB_POOL_TIMEOUT: database down, or pool exhausted"
     else:
         detail = f"{type(exc).__name__}: {exc}"
-    log.error("503 for %s %s: %s", request.method, request.path, detail)
+    log.error("503 for %s %s: %s", method, path, detail)
+
+
+def respond(body: dict, exc: Exception, request: HttpRequest) -> JsonResponse:
+    log_unavailable(request.method or "", request.path, exc)
     response = JsonResponse(body, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
-
-
-def webhook_response(request: HttpRequest, exc: Exception) -> JsonResponse:
-    return respond({"status": "unavailable", "error": REASON}, exc, request)
 
 
 def api_response(request: HttpRequest, exc: Exception) -> JsonResponse:

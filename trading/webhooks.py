@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import RequestDataTooBig
@@ -36,16 +38,37 @@ log = logging.getLogger(__name__)
 # The config's version is checked at most this often on the webhook path (no query per webhook); a
 # change saved in another web process applies within this time, one saved in this process at once.
 CONFIG_RECHECK_SEC = 1.0
+PATH = "/webhooks/tradingview"
 
 
-def client_ip(request: HttpRequest, cfg: EngineConfig) -> str:
+@dataclass(frozen=True)
+class Inbound:
+    """What the intake needs of a request: from Django's view, or from the lean ASGI route
+    (`trading.webhook_route`), which skips Django's request handler on this one path."""
+
+    method: str
+    meta: Mapping[str, str]  # WSGI-style keys: REMOTE_ADDR, CONTENT_LENGTH, HTTP_<HEADER>
+    content_type: str  # the media type alone, e.g. "application/json"
+    read_body: Callable[[], bytes | None]  # None: more than MAX_BODY_BYTES arrived
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The intake's reply, before any framework turns it into a response."""
+
+    status: int
+    body: dict
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def client_ip(meta: Mapping[str, str], cfg: EngineConfig) -> str:
     if cfg.security.trust_x_forwarded_for:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             # The right-most entry is the one our proxy appended (the address it saw); anything to
             # its left came from the client and can be made up, e.g. to pass the allow-list.
             return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    return meta.get("REMOTE_ADDR", "")
 
 
 def storable_ip(ip: str) -> str | None:
@@ -67,7 +90,7 @@ def ip_allowed(ip: str, allowlist: tuple[str, ...] | list[str]) -> bool:
     return any(address in ipaddress.ip_network(item, strict=False) for item in allowlist)
 
 
-def reject(status: int, error: str, *, ip: str, now: datetime, details: list | None = None) -> JsonResponse:
+def reject(status: int, error: str, *, ip: str, now: datetime, details: list | None = None) -> Answer:
     """Answer a refused webhook; the only thing written is a rejected-webhook event."""
     events.record(
         events.Category.WEBHOOK,
@@ -79,23 +102,20 @@ def reject(status: int, error: str, *, ip: str, now: datetime, details: list | N
     body: dict = {"status": "rejected", "error": error}
     if details:
         body["errors"] = details
-    return JsonResponse(body, status=status)
+    return Answer(status, body)
 
 
-def _read_body(request: HttpRequest) -> bytes:
+def _read_body(inbound: Inbound) -> bytes:
     """The raw body, or PayloadError: 413 when over the limit, 400 when its length is unreadable."""
-    declared = (request.META.get("CONTENT_LENGTH") or "0").strip()
+    declared = (inbound.meta.get("CONTENT_LENGTH") or "0").strip()
     if not declared.isdigit():
         # Django's own int() of this header would raise, and that would be a 500.
         raise PayloadError(400, "the Content-Length header is not a number")
     too_big = PayloadError(413, f"body larger than {MAX_BODY_BYTES} bytes")
     if int(declared) > MAX_BODY_BYTES:
         raise too_big
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise too_big from None
-    if len(body) > MAX_BODY_BYTES:
+    body = inbound.read_body()
+    if body is None or len(body) > MAX_BODY_BYTES:
         raise too_big
     return body
 
@@ -104,7 +124,7 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def _authentic(request: HttpRequest, body: bytes, data: dict, cfg: EngineConfig) -> str | None:
+def _authentic(meta: Mapping[str, str], body: bytes, data: dict, cfg: EngineConfig) -> str | None:
     """None if the sender proved it knows the secret, else why not (never echoing the secret)."""
     expected = config_service.webhook_secret(cfg)
     if not expected:
@@ -114,7 +134,7 @@ def _authentic(request: HttpRequest, body: bytes, data: dict, cfg: EngineConfig)
     if not isinstance(sent, str) or not hmac.compare_digest(_utf8(sent), _utf8(expected)):
         return "wrong or missing secret"
     header = "HTTP_" + cfg.security.hmac_header.upper().replace("-", "_")
-    signature = request.META.get(header)
+    signature = meta.get(header)
     if signature is None:
         return "missing HMAC signature header" if cfg.security.require_hmac else None
     digest = hmac.new(expected.encode(), body, hashlib.sha256).hexdigest()
@@ -127,37 +147,59 @@ def _authentic(request: HttpRequest, body: bytes, data: dict, cfg: EngineConfig)
 
 @csrf_exempt
 def tradingview(request: HttpRequest) -> JsonResponse:
+    """The Django view: WSGI servers and the test client (ASGI servers use `webhook_route`)."""
+
+    def read_body() -> bytes | None:
+        try:
+            return request.body
+        except RequestDataTooBig:
+            return None
+
+    inbound = Inbound(request.method or "", request.META, request.content_type or "", read_body)
+    return as_json_response(receive(inbound))
+
+
+def as_json_response(answer: Answer) -> JsonResponse:
+    response = JsonResponse(answer.body, status=answer.status)
+    for name, value in answer.headers:
+        response[name] = value
+    return response
+
+
+def receive(inbound: Inbound) -> Answer:
+    """Validate, persist to the inbox, answer. The same for every server the webhook arrives through."""
     try:
-        return _receive(request)
+        return _receive(inbound)
     except unavailable.DATABASE_UNAVAILABLE as exc:
         # The inbox write is one transaction, so nothing was stored (unless the connection died
         # during the commit itself; then the re-send this 503 asks for is answered as a duplicate).
-        return unavailable.webhook_response(request, exc)
+        unavailable.log_unavailable(inbound.method, PATH, exc)
+        retry = (("Retry-After", str(unavailable.RETRY_AFTER_SECONDS)),)
+        return Answer(503, {"status": "unavailable", "error": unavailable.REASON}, retry)
 
 
-def _receive(request: HttpRequest) -> JsonResponse:
+def _receive(inbound: Inbound) -> Answer:
     now = datetime.now(UTC)
-    if request.method != "POST":
-        response = JsonResponse({"status": "rejected", "error": "method not allowed; use POST"}, status=405)
-        response["Allow"] = "POST"
-        return response
+    if inbound.method != "POST":
+        error = {"status": "rejected", "error": "method not allowed; use POST"}
+        return Answer(405, error, (("Allow", "POST"),))
     cfg = config_service.current(max_age=CONFIG_RECHECK_SEC)
-    ip = client_ip(request, cfg)
+    ip = client_ip(inbound.meta, cfg)
     if cfg.security.ip_allowlist_enabled and not ip_allowed(ip, cfg.security.ip_allowlist):
         return reject(403, f"source address {ip} is not on the allow-list", ip=ip, now=now)
     try:
-        body = _read_body(request)
-        data = decode_body(body, request.content_type)
+        body = _read_body(inbound)
+        data = decode_body(body, inbound.content_type)
     except PayloadError as exc:
         return reject(exc.status, str(exc), ip=ip, now=now, details=exc.errors)
-    refusal = _authentic(request, body, data, cfg)
+    refusal = _authentic(inbound.meta, body, data, cfg)
     if refusal:
         return reject(401, refusal, ip=ip, now=now)
     try:
         parsed = parse_signal(data)
     except PayloadError as exc:
         return reject(exc.status, "invalid payload", ip=ip, now=now, details=exc.errors)
-    return _accept(parsed, data, cfg, ip, now)
+    return accept(parsed, data, cfg, ip, now)
 
 
 def scrub_value(value: object, secret: str) -> object:
@@ -195,7 +237,8 @@ def _signal_row(parsed: ParsedSignal, data: dict, ip: str, now: datetime) -> Sig
     )
 
 
-def _accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: datetime) -> JsonResponse:
+def accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: datetime) -> Answer:
+    """Store a parsed, authenticated signal in the inbox (or answer it as a duplicate)."""
     signal = _signal_row(parsed, data, ip, now)
     if is_stale(parsed.sent_at, now, cfg.security.max_signal_lag_seconds):
         lag = int((now - parsed.sent_at).total_seconds()) if parsed.sent_at else 0
@@ -224,10 +267,8 @@ def _accept(parsed: ParsedSignal, data: dict, cfg: EngineConfig, ip: str, now: d
         # and a burst of copies should queue on it for one statement each, not for four.
         return _duplicate(signal, _latest_original(signal.fingerprint), now)
     if signal.status == SignalStatus.REJECTED:
-        return JsonResponse(
-            {"status": "rejected", "signal_id": signal.pk, "reason": signal.reason}, status=200
-        )
-    return JsonResponse({"status": "accepted", "signal_id": signal.pk}, status=202)
+        return Answer(200, {"status": "rejected", "signal_id": signal.pk, "reason": signal.reason})
+    return Answer(202, {"status": "accepted", "signal_id": signal.pk})
 
 
 def _claim(fingerprint: str, now: datetime, window: timedelta) -> bool:
@@ -283,7 +324,7 @@ def _record(signal: Signal, outcome: str, ip: str | None, now: datetime) -> None
     )
 
 
-def _duplicate(signal: Signal, original: int | None, now: datetime) -> JsonResponse:
+def _duplicate(signal: Signal, original: int | None, now: datetime) -> Answer:
     signal.dedupe_key = None
     signal.status = SignalStatus.DUPLICATE
     signal.reason = f"duplicate of signal #{original}; ignored"
@@ -291,4 +332,4 @@ def _duplicate(signal: Signal, original: int | None, now: datetime) -> JsonRespo
     with transaction.atomic():
         signal.save()
         _record(signal, "", None, now)
-    return JsonResponse({"status": "duplicate", "signal_id": original}, status=200)
+    return Answer(200, {"status": "duplicate", "signal_id": original})

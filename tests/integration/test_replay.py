@@ -136,13 +136,13 @@ def test_replay_reads_the_inbox_without_writing_to_it(tmp_path: Path) -> None:
     from trading import config_service
     from trading.core.webhook_payload import parse_signal
     from trading.models import Signal
-    from trading.webhooks import _accept
+    from trading.webhooks import accept
 
     # Two alerts through the real intake, as if received on 2021-01-01 (lag check off).
     config_service.update({"security": {"max_signal_lag_seconds": 0}}, source="test")
     for item in json.loads((FIXTURES / "signals.json").read_text()):
         received = datetime.fromisoformat(item["timestamp"].replace("Z", "+00:00")).astimezone(UTC)
-        _accept(parse_signal(item), item, config_service.current(), "127.0.0.1", received)
+        accept(parse_signal(item), item, config_service.current(), "127.0.0.1", received)
     before = counts()
     out = tmp_path / "out"
     replay(from_inbox=True, candles=[CANDLES], out=str(out), start="2021-01-01", end="2021-01-02")

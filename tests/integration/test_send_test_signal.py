@@ -210,3 +210,16 @@ def test_without_url_and_nothing_answering_it_says_to_pass_url(transactional_db,
     message = str(exc.value)
     assert "Is the engine running? Start it with `python manage.py run`" in message
     assert "pass --url http://HOST:PORT/webhooks/tradingview" in message
+
+
+def test_the_webhook_routes_json_400_for_a_host_is_reported_as_host_not_allowed():
+    """Under daphne or uvicorn the webhook's own ASGI route checks the Host and answers JSON."""
+    from trading.management.commands.send_test_signal import refused_host
+
+    text = '{"status": "rejected", "error": "the Host header is not in ALLOWED_HOSTS"}'
+    message = refused_host(400, "application/json", text, "http://engine.example.com/webhooks/tradingview")
+    assert message is not None and message.startswith(
+        "host not allowed: add engine.example.com to ALLOWED_HOSTS"
+    )
+    # Any other JSON 400 is the webhook's own refusal (a bad payload), not the host check.
+    assert refused_host(400, "application/json", '{"error": "invalid JSON"}', "http://x/") is None

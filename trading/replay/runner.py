@@ -161,7 +161,7 @@ class Replay:
         """Inject one alert through the webhook's parser and inbox write, then run the engine."""
         from trading import config_service
         from trading.core.webhook_payload import PayloadError, parse_signal
-        from trading.webhooks import _accept
+        from trading.webhooks import accept
 
         self._flush_pending()
         data = {**payload, "secret": REPLAY_SECRET}
@@ -170,9 +170,9 @@ class Replay:
         except PayloadError as exc:  # checked before the replay started; kept for --from-inbox rows
             return f"invalid: {exc}"
         self._rules_current()
-        response = _accept(parsed, data, config_service.current(), "127.0.0.1", self.clock())
+        answer = accept(parsed, data, config_service.current(), "127.0.0.1", self.clock())
         self.tick()
-        return json.loads(response.content).get("status", "")
+        return answer.body.get("status", "")
 
     def _rules_current(self) -> None:
         """The paper market rules are a bundled file that never changes, loaded once at start; on the

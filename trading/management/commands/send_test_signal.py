@@ -108,15 +108,17 @@ def post_json(url: str, body: bytes) -> tuple[int, str, str]:
         return exc.code, content_type, exc.read().decode("utf-8", "replace")
 
 
-def refused_host(status: int, content_type: str, url: str) -> str | None:
-    """The explanation of Django's host check, or None. The webhook answers every error as JSON; an
-    HTML 400 comes from Django before the request reaches it: the Host is not in ALLOWED_HOSTS."""
-    if status != 400 or "html" not in content_type.lower():
+def refused_host(status: int, content_type: str, text: str, url: str) -> str | None:
+    """The explanation of the host check, or None: Django's HTML 400 under a WSGI server, or the
+    webhook route's JSON 400 naming ALLOWED_HOSTS under an ASGI one (`trading.webhook_route`)."""
+    html = "html" in content_type.lower()
+    if status != 400 or not (html or "ALLOWED_HOSTS" in text):
         return None
     host = urllib.parse.urlsplit(url).hostname or url
+    answer = "Django answered its HTML 400" if html else "the server answered 400"
     return (
         f"host not allowed: add {host} to ALLOWED_HOSTS (comma-separated) where the web server runs "
-        "and restart it; the signal never reached the engine (Django answered its HTML 400)"
+        f"and restart it; the signal never reached the engine ({answer})"
     )
 
 
@@ -186,7 +188,7 @@ class Command(BaseCommand):
             raise CommandError(f"could not reach {url}: {reason}. {hint}") from exc
         self.stdout.write(f"HTTP {status}")
         self.stdout.write(answer)
-        host_problem = refused_host(status, content_type, url)
+        host_problem = refused_host(status, content_type, answer, url)
         if host_problem:
             raise CommandError(host_problem)
         if not 200 <= status < 300:
