@@ -42,3 +42,23 @@ def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=60)
+
+
+def http_scope(
+    path: str, headers: list[tuple[bytes, bytes]], *, method: str = "POST", client: str = "127.0.0.1"
+) -> dict[str, Any]:
+    """An ASGI HTTP scope as daphne hands a request to the project's application."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": (client, 50000),
+        "server": ("127.0.0.1", 8000),
+    }

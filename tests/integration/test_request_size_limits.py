@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.serving import free_port, stop, wait_for
+from tests.serving import free_port, http_scope, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = settings.REQUEST_BODY_MAX_BYTES
@@ -30,20 +30,7 @@ def call_asgi(
     """Run one request through the project's ASGI application; report the answer and the chunks it read."""
     from engine_site.asgi import application
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = http_scope(path, [(b"host", b"127.0.0.1"), *headers], method=method)
     seen = {"read": 0, "status": None, "body": b""}
 
     async def receive() -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 from django.db import connections
 
 from tests.conftest import TEST_SECRET, configure, signal_payload
+from tests.serving import http_scope
 from trading.core.webhook_payload import MAX_BODY_BYTES
 from trading.models import Signal, SignalStatus
 
@@ -46,20 +47,7 @@ def call_route(
     if headers is None:
         headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
         headers.append((b"content-length", str(sum(map(len, chunks))).encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": (client, 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = http_scope(path, headers, method=method, client=client)
     pending = list(chunks)
     answer: dict[str, Any] = {"body": b""}
 
@@ -72,12 +60,13 @@ def call_route(
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             answer["status"] = message["status"]
-            answer["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+            answer["headers"] = {k.decode().lower(): v.decode() for k, v in message["headers"]}
         else:
             answer["body"] += message.get("body", b"")
 
     asyncio.run(asyncio.wait_for(application(scope, receive, send), timeout=30))
-    return answer["status"], answer["headers"], json.loads(answer["body"] or b"null")
+    is_json = answer["headers"].get("content-type") == "application/json"
+    return answer["status"], answer["headers"], json.loads(answer["body"]) if is_json else answer["body"]
 
 
 def payload_bytes(**fields: Any) -> bytes:
@@ -176,34 +165,7 @@ def test_route_applies_the_allow_list_to_the_forwarded_address_when_trusted(inta
 
 def test_route_skips_django_middleware_but_other_paths_keep_it(intake):
     _, webhook_headers, _ = call_route(payload_bytes(trade_id="mw"))
-    from engine_site.asgi import application
-
-    status, page_headers = None, {}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, page_headers
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            page_headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
-
-    requests = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        if not requests:
-            await asyncio.sleep(3600)  # Django listens for a disconnect while the view runs
-        return requests.pop()
-
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": "/healthz",
-        "headers": [(b"host", b"127.0.0.1")],
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-    asyncio.run(application(scope, receive, send))
+    status, page_headers, _ = call_route(method="GET", path="/healthz", headers=[(b"host", b"127.0.0.1")])
     assert status == 200
     assert "x-frame-options" in page_headers  # Django's middleware ran for the health check
     assert "x-frame-options" not in webhook_headers  # and not for the webhook
