@@ -119,6 +119,11 @@ def _handle(method: str, meta: dict[str, str], body: bytes | None) -> webhooks.A
     _release_connections()  # one left broken by an earlier request is dropped first
     try:
         return webhooks.receive(inbound)
+    except Exception:
+        # A bug, not a refusal: logged with its traceback as Django logs a view's, answered without
+        # detail. TradingView re-sends a 5xx, and the inbox's duplicate rules make that harmless.
+        log.exception("webhook failed: %s %s", method, meta.get("PATH_INFO", ""))
+        return webhooks.Answer(500, {"status": "error", "error": "internal error; see the server log"})
     finally:
         _release_connections()
 

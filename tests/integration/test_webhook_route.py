@@ -181,3 +181,16 @@ def test_route_threads_hand_postgresql_connections_back_to_the_pool(intake):
     # PostgreSQL: back to the psycopg pool after each request. SQLite: kept by the thread (opening and
     # closing one costs more than the intake itself), which is safe because the threads are few.
     assert held is (connections["default"].vendor == "sqlite")
+
+
+def test_route_answers_a_bug_with_a_bare_500_and_logs_it(intake, monkeypatch, caplog):
+    from trading import webhooks
+
+    def broken(inbound):
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(webhooks, "receive", broken)
+    status, _, body = call_route(payload_bytes(trade_id="bug"))
+    assert (status, body["status"]) == (500, "error")
+    assert "secret detail" not in json.dumps(body)  # the caller learns nothing of the internals
+    assert any("secret detail of the failure" in r.exc_text for r in caplog.records if r.exc_text)
