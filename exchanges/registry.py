@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from django.db.models import Q
+
 from trading.config_schema import EngineConfig
 
 from .core.adapter import ExchangeAdapter, ExchangeError
@@ -52,12 +54,16 @@ def ensure_paper_account() -> ExchangeAccount:
 
 
 def account_for_signal(exchange: str | None, default_label: str) -> ExchangeAccount | None:
-    """`tv.exchange` BINANCE → the enabled Binance account; otherwise the configured default."""
-    if exchange:
-        match = ExchangeAccount.objects.filter(venue=exchange.lower(), enabled=True).order_by("id").first()
-        if match is not None:
-            return match
-    return ExchangeAccount.objects.filter(label=default_label, enabled=True).first()
+    """`tv.exchange` BINANCE → the enabled Binance account; otherwise the configured default.
+
+    One query for both candidates (the engine asks once per batch of signals): the venue's
+    lowest-id enabled account wins, else the enabled account labelled `default_label`."""
+    venue = exchange.lower() if exchange else None
+    wanted = Q(label=default_label) | Q(venue=venue) if venue else Q(label=default_label)
+    candidates = list(ExchangeAccount.objects.filter(wanted, enabled=True).order_by("id"))
+    by_venue = [account for account in candidates if venue and account.venue == venue]
+    by_label = [account for account in candidates if account.label == default_label]
+    return (by_venue or by_label or [None])[0]
 
 
 def disabled_accounts_for_signal(exchange: str | None, default_label: str) -> list[ExchangeAccount]:

@@ -76,6 +76,8 @@ def snapshots(ctx: EngineContext, groups: list[PositionGroup] | None = None) -> 
 
 def dca_progress(group_ids: list[int]) -> dict[int, tuple[bool, bool]]:
     """Per group: (every DCA order accepted by the exchange, every leg filled)."""
+    if not group_ids:
+        return {}  # the commonest call (a full group's timer already runs): no query to build
     submitted: dict[int, bool] = defaultdict(lambda: True)
     filled: dict[int, bool] = defaultdict(lambda: True)
     rows = (
