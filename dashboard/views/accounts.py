@@ -33,9 +33,8 @@ from exchanges.venues import PROFILES
 from trading import config_service
 
 from ..access import console_action, console_view
-from ..data import common
 from ..panels import page_context
-from .base import state
+from .base import layout, state
 
 SETTINGS_NAV = "settings"  # the console's "Settings" tab
 FORMS_PAGE = "settings-forms"  # panels.PAGES: only the common fragments (alerts, engine badge) are live
@@ -46,15 +45,7 @@ def settings_page(request: HttpRequest, template: str, context: dict[str, Any], 
     """A settings screen inside the console layout (alerts, engine badge, live socket) + `context`."""
     view = state(request)
     page = page_context(FORMS_PAGE, view)
-    app = config_service.current().app
-    page.update(
-        nav=SETTINGS_NAV,
-        instance_name=app.instance_name,
-        app_mode=app.mode,
-        theme=common.theme_for(request.user),
-        live_query=urlencode({"page": FORMS_PAGE}),
-        is_admin=view.can_act,
-    )
+    page.update(layout(request, view, nav=SETTINGS_NAV, live_query=urlencode({"page": FORMS_PAGE})))
     return render(request, template, {**page, **context}, status=status)
 
 

@@ -23,17 +23,22 @@ def render_page(request: HttpRequest, page: str, template: str, **params: Any) -
     live = {"page": page, **{k: v for k, v in view.params.lists() if k != "page"}}
     if "after" in context:
         live["after"] = context["after"]
-    app = config_service.current().app
-    context.update(
-        nav=page,
-        instance_name=app.instance_name,
-        app_mode=app.mode,
-        theme=common.theme_for(request.user),
-        font_size=config_service.current().ui.font_size,
-        live_query=urlencode(live, doseq=True),
-        is_admin=view.can_act,
-    )
+    context.update(layout(request, view, nav=page, live_query=urlencode(live, doseq=True)))
     return render(request, template, context)
+
+
+def layout(request: HttpRequest, view: ViewState, *, nav: str, live_query: str) -> dict[str, Any]:
+    """What base.html needs on every console page: the tab, the instance, theme and font size."""
+    cfg = config_service.current()
+    return {
+        "nav": nav,
+        "instance_name": cfg.app.instance_name,
+        "app_mode": cfg.app.mode,
+        "theme": common.theme_for(request.user),
+        "font_size": cfg.ui.font_size,
+        "live_query": live_query,
+        "is_admin": view.can_act,
+    }
 
 
 def render_fragment(request: HttpRequest, template: str, context: dict) -> HttpResponse:

@@ -270,3 +270,11 @@ def test_selection_priority_moves_up_and_saves_in_the_new_order(admin_client: Cl
 def test_settings_forms_cover_every_schema_field_once() -> None:
     keys = [spec.key for spec in specs()]
     assert len(keys) == len(set(keys)) == sum(len(model.model_fields) for model in SECTIONS.values())
+
+
+@pytest.mark.parametrize("path", ["/", "/settings/", "/settings/accounts/", "/settings/backup/"])
+def test_every_console_page_opens_in_the_configured_font_size(admin_client: Client, path: str) -> None:
+    """ui.font_size applies to every page of the console, the settings screens included (the
+    accounts and backup screens once rendered the layout without it, so they fell back to medium)."""
+    config_service.update({"ui": {"font_size": "large"}}, source="test")
+    assert 'data-font-size="large"' in body(admin_client.get(path))
