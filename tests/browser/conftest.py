@@ -193,6 +193,20 @@ def engine() -> Iterator[Engine]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def server(engine: Engine) -> Engine:
+    """The module's running server: the shared one, unless the module starts its own."""
+    return engine
+
+
+@pytest.fixture(scope="module")
+def admin(browser: Any, server: Engine) -> Iterator[Any]:
+    """The admin's signed-in browser context on the module's server."""
+    context = sign_in(browser, server, ADMIN)
+    yield context
+    context.close()
+
+
 def sign_in(browser: Any, engine: Engine, who: tuple[str, str], **context_args: Any) -> Any:
     """A new browser context signed in as `who`; confirm dialogs are accepted."""
     context_args.setdefault("viewport", {"width": 1280, "height": 860})

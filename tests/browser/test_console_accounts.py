@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .conftest import ADMIN, OPERATOR, Engine, csp_violations, live, sign_in, wait_for
+from .conftest import OPERATOR, Engine, csp_violations, live, sign_in, wait_for
 
 WAIT_MS = 30_000
 KEY = "PAPERKEY-0123456789-Z9Y8X7"
@@ -24,13 +21,6 @@ CHECK_SECRET = (
     "from exchanges.models import ExchangeAccount as A; a = A.objects.get(label='paper-two'); "
     f"print(a.api_secret == {SECRET!r} and a.passphrase == {PASSPHRASE!r})"
 )
-
-
-@pytest.fixture(scope="module")
-def admin(browser: Any, engine: Engine) -> Iterator[Any]:
-    context = sign_in(browser, engine, ADMIN)
-    yield context
-    context.close()
 
 
 def assert_nothing_secret(page: Any) -> None:

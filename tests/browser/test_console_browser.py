@@ -31,13 +31,6 @@ NOT_RELOADED = "() => window.__noReload === 'still here'"
 
 
 @pytest.fixture(scope="module")
-def admin(browser: Any, engine: Engine) -> Any:
-    context = sign_in(browser, engine, ADMIN)
-    yield context
-    context.close()
-
-
-@pytest.fixture(scope="module")
 def pages(admin: Any) -> dict[str, Any]:
     return {}
 

@@ -33,13 +33,6 @@ def server() -> Iterator[Engine]:
         yield engine
 
 
-@pytest.fixture(scope="module")
-def admin(browser: Any, server: Engine) -> Iterator[Any]:
-    context = sign_in(browser, server, ADMIN)
-    yield context
-    context.close()
-
-
 def _preview_prices(page: Any) -> list[str]:
     return page.locator("[data-testid=preview-price-cell]").all_inner_texts()
 

@@ -35,13 +35,6 @@ def server() -> Iterator[Engine]:
         yield engine
 
 
-@pytest.fixture(scope="module")
-def admin(browser: Any, server: Engine) -> Iterator[Any]:
-    context = sign_in(browser, server, ADMIN)
-    yield context
-    context.close()
-
-
 def _positions(context: Any, server: Engine) -> Any:
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())

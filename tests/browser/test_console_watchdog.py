@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, Engine, live, running_engine, sign_in, wait_for
+from .conftest import Engine, live, running_engine, wait_for
 
 # An engine is "not responding" 10 s after its last heartbeat; the page's socket checks every 2 s.
 ENGINE_MS = 40_000
@@ -29,13 +29,6 @@ def server() -> Iterator[Engine]:
         assert engine.webhook("ETHUSDT", "2300") == 202  # the pool is full: ETH waits
         wait_for(lambda: engine.call("GET", "/api/v1/queue")[1]["items"], what="ETH queued")
         yield engine
-
-
-@pytest.fixture(scope="module")
-def admin(browser: Any, server: Engine) -> Iterator[Any]:
-    context = sign_in(browser, server, ADMIN)
-    yield context
-    context.close()
 
 
 def _engine_process(server: Engine) -> int:
