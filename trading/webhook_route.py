@@ -55,15 +55,17 @@ class WebhookRoute:
             await self.app(scope, receive, send)
             return
         meta = _meta(scope)
-        body = None if _declared_too_big(meta) else await _read_body(receive)
-        if body is _DISCONNECTED:
+        try:
+            body = None if _declared_too_big(meta) else await _read_body(receive)
+        except ClientGone:
             return  # the client went away before its body arrived: nothing to store or answer
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(self.executor, _handle, scope["method"], meta, body)
         await _send_json(send, answer)
 
 
-_DISCONNECTED = b"<disconnected>"
+class ClientGone(Exception):
+    """The connection closed before the whole body arrived."""
 
 
 def _path(scope: Scope) -> str:
@@ -99,7 +101,7 @@ async def _read_body(receive: Receive) -> bytes | None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return _DISCONNECTED
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:

@@ -194,3 +194,29 @@ def test_route_answers_a_bug_with_a_bare_500_and_logs_it(intake, monkeypatch, ca
     assert (status, body["status"]) == (500, "error")
     assert "secret detail" not in json.dumps(body)  # the caller learns nothing of the internals
     assert any("secret detail of the failure" in r.exc_text for r in caplog.records if r.exc_text)
+
+
+def test_route_stores_nothing_when_the_client_leaves_before_its_body_arrived(intake):
+    from engine_site.asgi import application
+
+    messages = [
+        {"type": "http.request", "body": payload_bytes(trade_id="gone")[:20], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+    asyncio.run(application(http_scope(URL, headers), receive, send))
+    assert sent == [] and Signal.objects.count() == 0
+
+
+def test_route_answers_any_body_text_through_the_intake(intake):
+    # No body is special to the route: text that once stood for "client gone" is just bad JSON.
+    status, _, body = call_route(b"<disconnected>")
+    assert status == 400 and "invalid JSON" in body["error"]
