@@ -90,8 +90,11 @@ class EngineContext:
         return self.clock()
 
     @contextmanager
-    def write(self) -> Iterator[None]:
+    def write(self, *, lazy: bool = False) -> Iterator[None]:
         """One engine transaction: all of it commits, or none of it; orders leave only after commit.
+
+        `lazy`: on PostgreSQL its commit need not wait for the disk (`orders.commit_lazily` says
+        which transactions may; a decision whose orders leave after a durable commit of their own).
 
         The outermost block checks the lease first (a stale engine fails here, before any write).
         Orders queued inside are sent when it has committed (`defer_dispatch`), so a crash at any
@@ -105,7 +108,7 @@ class EngineContext:
             # back with it, which is what a decision's transaction must do anyway.
             with transaction.atomic(savepoint=outer):
                 if outer:
-                    fencing.fence(self.epoch)
+                    fencing.fence(self.epoch, lazy=lazy)
                 yield
         except BaseException:
             if outer:

@@ -20,7 +20,7 @@ from ..core.symbols import compact_symbol
 from ..core.types import Intent, Side, SizeType
 from ..core.webhook_payload import risk_levels
 from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
-from . import admission, crashpoints, markets, orders, positions, queueing
+from . import admission, crashpoints, markets, positions, queueing
 from .context import EngineContext
 from .fencing import LeaseLost
 
@@ -64,8 +64,8 @@ def apply_signal(ctx: EngineContext, signal: Signal) -> None:
     the signal processed and its orders waiting in the queue with their client ids.
     """
     try:
-        with ctx.write(), events.batched():
-            orders.commit_lazily()  # its orders leave after a durable commit of their own
+        # Lazy: its orders leave after a durable commit of their own (`orders.commit_lazily`).
+        with ctx.write(lazy=True), events.batched():
             status, reason, group = _apply(ctx, signal)
             crashpoints.reached("signal_applied")
             finish(ctx, signal, status, reason, group)

@@ -26,7 +26,7 @@ from ..core.precision import order_violations
 from ..core.types import MarketRules, OrderSide
 from ..models import DcaLeg, Order, OrderState, PositionGroup
 from ..models.orders import LIVE_ORDER_STATES
-from . import fills, order_states
+from . import fencing, fills, order_states
 from .context import EngineContext
 
 _STATE_FROM_REPORT = {
@@ -56,9 +56,9 @@ def commit_lazily() -> None:
     loses nothing either way: the server has the commit. Only the outermost block decides: one
     nested in someone else's transaction leaves it as it is.
     """
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+    if fencing.owns_transaction():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(fencing.LAZY_COMMIT)
 
 
 def fenced(ctx: EngineContext) -> AbstractContextManager[None]:

@@ -13,7 +13,7 @@ from ..core.sizing import PyramidSize
 from ..core.types import Side
 from ..models import GroupStatus, PositionGroup, QueueEntry, SignalStatus
 from ..models.groups import OPEN_STATUSES
-from . import admission, crashpoints, orders, queueing
+from . import admission, crashpoints, queueing
 from .context import EngineContext
 from .intake import AlreadyApplied, finish, open_or_pyramid, resolve_market, unknown_symbol_reason
 
@@ -105,8 +105,8 @@ def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool, how: str = "
     if blocked_reason(ctx, entry, force) is not None:
         return False
     try:
-        with ctx.write(), events.batched():
-            orders.commit_lazily()  # its orders leave after a durable commit of their own
+        # Lazy: its orders leave after a durable commit of their own (`orders.commit_lazily`).
+        with ctx.write(lazy=True), events.batched():
             return _promote(ctx, entry, force, how)
     except AlreadyApplied:
         return False
