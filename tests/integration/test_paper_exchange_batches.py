@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchanges.core.adapter import InsufficientFunds, InvalidOrder, OrderReport, OrderStatus
+from exchanges.core.adapter import InsufficientFunds, InvalidOrder, OrderNotFound, OrderReport, OrderStatus
 from exchanges.models import ExchangeAccount
 from exchanges.paper import PaperExchange
 from exchanges.paper_models import PaperOrder
@@ -110,3 +110,37 @@ def test_each_order_of_a_batch_gets_its_own_venue_id() -> None:
     rows = dict(PaperOrder.objects.values_list("client_order_id", "exchange_order_id"))
     assert ids == [rows["c0"], rows["c1"], rows["c2"]]
     assert len(set(ids)) == 3 and all(i.startswith("P") for i in ids)
+
+
+def test_cancelling_a_batch_frees_what_cancelling_one_by_one_frees() -> None:
+    one_by_one, batched = _exchange("one"), _exchange("batch")
+    for paper in (one_by_one, batched):
+        paper.set_price("BTC/USDT", D("30000"))
+        paper.set_price("ETH/USDT", D("2000"))
+        paper.create_orders([*MIXED, limit("eth1", BUY, "0.1", "1900", symbol="ETH/USDT")])
+    ids = [("dca1", "BTC/USDT"), ("eth1", "ETH/USDT"), ("dca0", "BTC/USDT"), ("sell", "BTC/USDT")]
+
+    singles = [one_by_one.cancel_order(client_id, symbol) for client_id, symbol in ids]
+    together = batched.cancel_orders(ids)
+
+    assert [_comparable(r) for r in together] == [_comparable(r) for r in singles]  # type: ignore[arg-type]
+    assert [r.status for r in together] == [  # type: ignore[union-attr]
+        OrderStatus.CANCELLED,  # resting
+        OrderStatus.CANCELLED,
+        OrderStatus.FILLED,  # filled at once (marketable): its report comes back unchanged
+        OrderStatus.FILLED,
+    ]
+    assert batched.fetch_balance() == one_by_one.fetch_balance()
+    assert all(b.locked == 0 for b in batched.fetch_balance().values())
+
+
+def test_an_unknown_order_in_a_cancel_batch_fails_alone() -> None:
+    paper = _exchange("mixed")
+    paper.set_price("BTC/USDT", D("30000"))
+    paper.create_order(limit("rest", BUY, "0.01", "29000"))
+
+    outcomes = paper.cancel_orders([("nope", "BTC/USDT"), ("rest", "BTC/USDT")])
+
+    assert isinstance(outcomes[0], OrderNotFound)
+    assert outcomes[1].status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+    assert PaperOrder.objects.get(client_order_id="rest").status == OrderStatus.CANCELLED.value

@@ -14,11 +14,8 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from exchanges.core.adapter import (
-    ExchangeError,
-    OrderReport,
-    OrderStatus,
-)
+from exchanges.core.adapter import ExchangeAdapter, ExchangeError, OrderReport, OrderStatus
+from exchanges.models import ExchangeAccount
 
 from .. import events
 from ..core.clientid import Purpose, client_order_id
@@ -241,27 +238,47 @@ def drop_unsent_entries(ctx: EngineContext, group: PositionGroup, unsent: list[O
 def cancel_sent(ctx: EngineContext, sent: list[Order], reason: str) -> None:
     """Ask the exchange to cancel each order (fresh rows); book the answers together. The reason
     is kept on each row: the report confirming the cancel tells it."""
-    cancelled: list[tuple[Order, OrderReport]] = []
+    by_account: dict[int, list[Order]] = {}
     for order in sent:
-        account = ctx.account_by_id(order.account_id)
-        order_states.move(ctx, order, OrderState.CANCELLING, reason=reason)
-        ctx.forget_balances(account.pk)  # a cancel frees funds
-        try:
-            report = ctx.adapter(account).cancel_order(order.client_order_id, order.symbol)
-        except ExchangeError as exc:
+        by_account.setdefault(order.account_id, []).append(order)
+    for account_id, batch in by_account.items():
+        _cancel_at(ctx, ctx.account_by_id(account_id), batch, reason)
+
+
+def _cancel_at(ctx: EngineContext, account: ExchangeAccount, batch: list[Order], reason: str) -> None:
+    order_states.move_all(ctx, batch, OrderState.CANCELLING, reason=reason)
+    ctx.forget_balances(account.pk)  # a cancel frees funds
+    cancelled: list[tuple[Order, OrderReport]] = []
+    for order, outcome in zip(batch, _ask_to_cancel(ctx.adapter(account), batch), strict=True):
+        if isinstance(outcome, ExchangeError):
             book_reports(ctx, cancelled)  # what came before is booked before this is told
             cancelled = []
-            ctx.note_error(account.pk, exc)
+            ctx.note_error(account.pk, outcome)
             events.record(
                 events.Category.ORDER,
-                f"cancel of {order.client_order_id} not confirmed: {exc}",
+                f"cancel of {order.client_order_id} not confirmed: {outcome}",
                 severity=events.Severity.WARNING,
                 symbol=order.symbol,
                 group_id=order.group_id,
             )
             continue
-        cancelled.append((order, report))
+        cancelled.append((order, outcome))
     book_reports(ctx, cancelled)
+
+
+def _ask_to_cancel(adapter: ExchangeAdapter, batch: list[Order]) -> list[OrderReport | ExchangeError]:
+    """One outcome per order: in one call where the venue cancels in batches (`cancel_orders`:
+    the paper exchange), else one request each."""
+    requests = [(order.client_order_id, order.symbol) for order in batch]
+    if callable(getattr(type(adapter), "cancel_orders", None)):
+        return adapter.cancel_orders(requests)  # type: ignore[attr-defined]
+    outcomes: list[OrderReport | ExchangeError] = []
+    for client_id, symbol in requests:
+        try:
+            outcomes.append(adapter.cancel_order(client_id, symbol))
+        except ExchangeError as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
 def sync_live_orders(ctx: EngineContext, symbol: str | None = None) -> int:
