@@ -36,6 +36,7 @@ TRADE_REASON = {
 }
 # What booking an entry fill (and settling the leg) changes on the leg row.
 _LEG_FILL_FIELDS = ["filled_qty", "avg_fill_price", "entry_fees", "tp_price", "state", "updated_at"]
+_LEG_CLOSE_FIELDS = ["closed_qty", "realized_pnl", "state", "updated_at"]
 LEG_ENTRY_DONE = {LegState.FILLED, LegState.HIT_TP, LegState.CLOSED, LegState.CANCELLED, LegState.SKIPPED}
 
 
@@ -173,6 +174,8 @@ def _book_close(
     realized_total = Decimal(0)
     entry_cost = Decimal(0)
     fees_total = fee
+    closed: list[DcaLeg] = []
+    now = timezone.now()  # what auto_now would write
     for leg_id, qty in _allocation_slices(order, dq):
         leg = position.book.leg(leg_id)
         avg = leg.avg_fill_price or Decimal(0)
@@ -187,10 +190,13 @@ def _book_close(
                 if order.purpose in (Purpose.TP_LEG.value, Purpose.TP_GROUP.value)
                 else LegState.CLOSED
             )
-        leg.save()
+        leg.updated_at = now
+        closed.append(leg)
         realized_total += realized
         entry_cost += avg * qty
         fees_total += entry_fee
+    # One UPDATE for all the legs this fill closes from (an exit's fill spans every filled leg).
+    DcaLeg.objects.bulk_update(closed, _LEG_CLOSE_FIELDS)
     group.realized_pnl += realized_total
     group.fees_paid += fee
     group.save(update_fields=["realized_pnl", "fees_paid", "updated_at"])
