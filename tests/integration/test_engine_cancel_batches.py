@@ -1,5 +1,6 @@
 """An exit cancels the group's resting legs together: one call to a venue that cancels in batches
-(the paper exchange), one request per order elsewhere, and a refused cancel is told, not lost."""
+(the paper exchange), one request per order elsewhere. A refused cancel is told once and asked
+again until the venue answers: a leg left resting after an exit could still fill."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from exchanges.core.adapter import OrderReport, TemporaryError
 from exchanges.paper import PaperExchange
 from exchanges.paper_models import PaperBalance, PaperOrder
+from trading.engine.orders import CANCEL_RETRY_SEC
 from trading.models import Event, GroupStatus, Order, OrderState
 
 from .engine_world import group_of, paper_account
@@ -92,3 +94,30 @@ def test_a_venue_without_batches_is_asked_once_per_order_and_a_refused_cancel_is
     told = Event.objects.get(message__startswith=f"cancel of {refused.client_order_id} not confirmed")
     assert told.severity == "warning" and "exchange unreachable" in told.message
     assert group_of().status == GroupStatus.CLOSING  # not closed while a leg may still fill
+
+
+def test_an_unconfirmed_cancel_is_asked_again_until_the_exchange_answers(driver, engine, clock):
+    driver.send(price="43000")
+    refused = resting_entries()[1]
+    account = paper_account()
+    venue = OneAtATime(engine.ctx.adapter(account), refuse=refused.client_order_id)
+    engine.ctx._adapters[account.pk] = venue
+    driver.send(intent="exit", side=None, trade_id="x")
+    asked = lambda: venue.asked.count(refused.client_order_id)  # noqa: E731
+
+    driver.tick()  # within the retry delay: not asked again yet
+    assert asked() == 1
+    clock.advance(seconds=CANCEL_RETRY_SEC)
+    driver.tick()  # the exchange still refuses: asked again, not told again
+    assert asked() == 2
+    assert Event.objects.filter(message__startswith=f"cancel of {refused.client_order_id}").count() == 1
+
+    venue.refuse = ""  # the exchange answers again
+    clock.advance(seconds=CANCEL_RETRY_SEC)
+    driver.tick()
+
+    assert asked() == 3
+    refused.refresh_from_db()
+    assert refused.state == OrderState.CANCELLED
+    assert PaperOrder.objects.get(client_order_id=refused.client_order_id).status == "cancelled"
+    assert group_of().status == GroupStatus.CLOSED  # nothing left resting: the exit completes

@@ -152,6 +152,7 @@ class Engine:
         dispatch.dispatch(ctx, urgent_only=hold)  # orders still waiting for rate-limit room
         if self._sync_due() and not self.stopping.is_set():
             report.orders_synced = orders.sync_live_orders(ctx)
+            orders.retry_cancels(ctx)  # cancels an outage left unconfirmed (resting legs of an exit)
             dispatch.dispatch(ctx, urgent_only=hold)  # lost submissions the sync put back in the queue
             report.take_profits = takeprofit.sweep(ctx)
         if self.stopping.is_set():

@@ -254,16 +254,37 @@ def _cancel_at(ctx: EngineContext, account: ExchangeAccount, batch: list[Order],
             book_reports(ctx, cancelled)  # what came before is booked before this is told
             cancelled = []
             ctx.note_error(account.pk, outcome)
-            events.record(
-                events.Category.ORDER,
-                f"cancel of {order.client_order_id} not confirmed: {outcome}",
-                severity=events.Severity.WARNING,
-                symbol=order.symbol,
-                group_id=order.group_id,
-            )
+            _cancel_again_later(ctx, order, outcome)
             continue
         cancelled.append((order, outcome))
     book_reports(ctx, cancelled)
+
+
+CANCEL_RETRY_SEC = 5
+
+
+def _cancel_again_later(ctx: EngineContext, order: Order, error: ExchangeError) -> None:
+    """An unconfirmed cancel leaves the order resting at the venue, where it can still fill after
+    its group's exit: `retry_cancels` asks again. Told once, not on every failed retry."""
+    if order.retry_at is None:
+        events.record(
+            events.Category.ORDER,
+            f"cancel of {order.client_order_id} not confirmed: {error}; asked again every"
+            f" {CANCEL_RETRY_SEC} s until the exchange answers",
+            severity=events.Severity.WARNING,
+            symbol=order.symbol,
+            group_id=order.group_id,
+        )
+    order.retry_at = ctx.now() + timedelta(seconds=CANCEL_RETRY_SEC)
+    order.save(update_fields=["retry_at"])
+
+
+def retry_cancels(ctx: EngineContext) -> int:
+    """Ask again for the cancels whose time has come (`_cancel_again_later`); returns how many."""
+    due = list(Order.objects.filter(state=OrderState.CANCELLING, retry_at__lte=ctx.now()).order_by("id"))
+    for order in due:
+        cancel_sent(ctx, [order], order.error or "cancel asked again")
+    return len(due)
 
 
 def _ask_to_cancel(adapter: ExchangeAdapter, batch: list[Order]) -> list[OrderReport | ExchangeError]:
