@@ -282,8 +282,8 @@ def _cancel_again_later(ctx: EngineContext, order: Order, error: ExchangeError) 
 def retry_cancels(ctx: EngineContext) -> int:
     """Ask again for the cancels whose time has come (`_cancel_again_later`); returns how many."""
     due = list(Order.objects.filter(state=OrderState.CANCELLING, retry_at__lte=ctx.now()).order_by("id"))
-    for order in due:
-        cancel_sent(ctx, [order], order.error or "cancel asked again")
+    # Already Cancelling: each keeps the reason it was first cancelled with.
+    cancel_sent(ctx, due, reason="")
     return len(due)
 
 
