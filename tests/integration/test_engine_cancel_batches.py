@@ -121,3 +121,28 @@ def test_an_unconfirmed_cancel_is_asked_again_until_the_exchange_answers(driver,
     assert refused.state == OrderState.CANCELLED
     assert PaperOrder.objects.get(client_order_id=refused.client_order_id).status == "cancelled"
     assert group_of().status == GroupStatus.CLOSED  # nothing left resting: the exit completes
+
+
+def test_a_leg_that_fills_before_its_late_cancel_is_closed_too(driver, engine, clock):
+    driver.send(price="43000")
+    late = resting_entries()[0]  # the highest resting leg: the first a falling price reaches
+    account = paper_account()
+    venue = OneAtATime(engine.ctx.adapter(account), refuse=late.client_order_id)
+    engine.ctx._adapters[account.pk] = venue
+    driver.send(intent="exit", side=None, trade_id="x")  # DCA0 closed; this leg's cancel refused
+    assert group_of().status == GroupStatus.CLOSING
+
+    venue.inner.set_price("BTC/USDT", late.price)  # it fills at the venue before the cancel is asked again
+    clock.advance(seconds=CANCEL_RETRY_SEC)
+    driver.tick()  # the sync books the fill; what the group now holds is closed the way it was closing
+    driver.tick()
+
+    late.refresh_from_db()
+    assert late.state == OrderState.FILLED
+    exits = list(Order.objects.filter(purpose="exit").order_by("id").values_list("filled_qty", "state"))
+    assert exits[-1] == (late.qty, OrderState.FILLED)  # a second exit order, for the late fill
+    assert len(exits) == 2
+    assert group_of().status == GroupStatus.CLOSED
+    held = PaperBalance.objects.get(account=account, asset="BTC")
+    assert held.free + held.locked == 0  # the exit left nothing bought
+    assert Event.objects.filter(message__contains="filled after its close; closing it too").count() == 1

@@ -23,6 +23,7 @@ from . import (
     intake,
     markets,
     orders,
+    positions,
     price_history,
     promotion,
     queueing,
@@ -153,6 +154,7 @@ class Engine:
         if self._sync_due() and not self.stopping.is_set():
             report.orders_synced = orders.sync_live_orders(ctx)
             orders.retry_cancels(ctx)  # cancels an outage left unconfirmed (resting legs of an exit)
+            positions.finish_closing(ctx)  # what filled after its group's close (a cancel too late)
             dispatch.dispatch(ctx, urgent_only=hold)  # lost submissions the sync put back in the queue
             report.take_profits = takeprofit.sweep(ctx)
         if self.stopping.is_set():

@@ -20,6 +20,7 @@ from ..core.precision import floor_qty
 from ..core.sizing import PyramidSize
 from ..core.types import MarketRules, Side
 from ..models import DcaLeg, GroupStatus, LegState, OrderState, PositionGroup, Pyramid, Signal
+from ..models.orders import LIVE_ORDER_STATES
 from . import dispatch, fills, markets, orders
 from .context import POOL, EngineContext
 
@@ -298,6 +299,47 @@ def close_group(
     rules = rules_for(group.account_id, group.symbol, ctx)
     sent = close_legs(ctx, group, open_allocations(group), purpose, rules)
     if not sent:
+        _write_off_dust(ctx, group)
+    fills.refresh_group(ctx, PositionGroup.objects.get(pk=group.pk))
+
+
+def finish_closing(ctx: EngineContext) -> int:
+    """Close what a Closing group still holds once nothing of it is live at its venue.
+
+    A leg whose cancel the venue confirmed too late (an outage: `orders.retry_cancels`) can fill
+    after the group's close order has filled. Nothing else would close that quantity: the trader's
+    exit would leave it bought and the group Closing for good. Returns the groups acted on.
+    """
+    acted = 0
+    for group in PositionGroup.objects.filter(status=GroupStatus.CLOSING).order_by("id"):
+        if group.orders.filter(state__in=LIVE_ORDER_STATES).exists():
+            continue  # its close, or a cancel, is still under way
+        with ctx.write():
+            _close_the_rest(ctx, group)
+        acted += 1
+    return acted
+
+
+def _close_the_rest(ctx: EngineContext, group: PositionGroup) -> None:
+    left = open_allocations(group)
+    if left:
+        events.record(
+            events.Category.ORDER,
+            f"group #{group.pk}: {fmt(sum(left.values()))} {group.symbol} filled after its close;"
+            " closing it too",
+            severity=events.Severity.WARNING,
+            symbol=group.symbol,
+            group_id=group.pk,
+            now=ctx.now(),
+        )
+    # Closed the way it was being closed (exit, risk, reverse): its last close order says how.
+    how = (
+        group.orders.exclude(purpose__in=fills.ENTRY_PURPOSES)
+        .order_by("-id")
+        .values_list("purpose", flat=True)
+    )
+    purpose = Purpose(how.first() or Purpose.EXIT.value)
+    if not close_legs(ctx, group, left, purpose, rules_for(group.account_id, group.symbol, ctx)):
         _write_off_dust(ctx, group)
     fills.refresh_group(ctx, PositionGroup.objects.get(pk=group.pk))
 
