@@ -33,8 +33,8 @@ from _harness import figure, load_average  # noqa: E402
 SECRET = "bench-order-sync"
 
 
-def open_groups(count: int) -> int:
-    """Open `count` groups through the webhook view and the engine; returns the resting orders."""
+def open_groups(engine, count: int) -> int:
+    """Open `count` groups through the webhook view and `engine`; returns the resting orders."""
     from django.test import Client
     from signal_to_order import entry_payload, pick_markets
 
@@ -54,7 +54,6 @@ def open_groups(count: int) -> int:
         answer = client.post("/webhooks/tradingview", json.dumps(payload), content_type="application/json")
         if answer.status_code != 202:
             raise SystemExit(f"webhook {n} answered {answer.status_code}: {answer.content!r}")
-    engine = _engine()
     while Signal.objects.filter(status="received").exists():
         engine.tick()
     for _ in range(3):
@@ -62,26 +61,13 @@ def open_groups(count: int) -> int:
     return Order.objects.filter(state=OrderState.OPEN).count()
 
 
-_ENGINE = []
-
-
-def _engine():
-    from trading.engine.loop import Engine
-
-    if not _ENGINE:
-        engine = Engine(use_lock=False)
-        engine.start()
-        _ENGINE.append(engine)
-    return _ENGINE[0]
-
-
-def time_syncs(repeats: int) -> tuple[float, int]:
+def time_syncs(engine, repeats: int) -> tuple[float, int]:
     """Median CPU ms of one sync, and the statements one sync runs."""
     from django.db import connection
 
     from trading.engine import orders
 
-    ctx = _engine().ctx
+    ctx = engine.ctx
     samples = []
     statements = [0]
 
@@ -119,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     from django.test.utils import setup_databases, teardown_databases
 
     from trading.bootstrap import prepare
+    from trading.engine.loop import Engine
 
     load_before = load_average()
     databases = setup_databases(verbosity=0, interactive=False)  # test_<name>: never the real one
     try:
         prepare(migrate=False)
-        resting = open_groups(args.groups)
-        cpu_ms, statements = time_syncs(args.repeats)
+        engine = Engine(use_lock=False)
+        engine.start()
+        resting = open_groups(engine, args.groups)
+        cpu_ms, statements = time_syncs(engine, args.repeats)
     finally:
         teardown_databases(databases, verbosity=0)
         shutil.rmtree(DATA_DIR, ignore_errors=True)
