@@ -104,7 +104,20 @@ def statement_kind(sql: str) -> str:
     return re.split(r"\s+(?:WHERE|VALUES|ORDER BY|LIMIT)\s", sql, maxsplit=1)[0][:110]
 
 
-def count_in_process(install: Install, count: int, profile: str | None = None, kinds: int = 0) -> dict:
+def call_site() -> str:
+    """The innermost engine/exchange function that issued the statement (for `--sites`)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if ("/trading/" in path or "/exchanges/" in path or "/risk/" in path) and "/models" not in path:
+            return f"{Path(path).stem}.{frame.f_code.co_name}"
+        frame = frame.f_back
+    return "?"
+
+
+def count_in_process(
+    install: Install, count: int, profile: str | None = None, kinds: int = 0, sites: bool = False
+) -> dict:
     """Drain the backlog with an in-process engine, tallying SQL statements and commits."""
     os.environ.update(
         ENGINE_DATA_DIR=str(install.data_dir), ENGINE_WEBHOOK_SECRET=install.env()["ENGINE_WEBHOOK_SECRET"]
@@ -125,7 +138,7 @@ def count_in_process(install: Install, count: int, profile: str | None = None, k
     def count_statement(execute, sql, params, many, context):
         tally["statements"] += 1
         if kinds:
-            by_kind[statement_kind(sql)] += 1
+            by_kind[statement_kind(sql) + (f"  ← {call_site()}" if sites else "")] += 1
         tally["lazy"] += sql.startswith("SET LOCAL synchronous_commit")  # PostgreSQL: no fsync wait
         return execute(sql, params, many, context)
 
@@ -187,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--kinds", type=int, default=0, help="with --in-process: print the N commonest statements"
     )
+    parser.add_argument(
+        "--sites", action="store_true", help="with --kinds: name the function that issued each"
+    )
     parser.add_argument("--profile", help="with --in-process: write cProfile stats of the ticks to this file")
     args = parser.parse_args(argv)
     if args.postgres:
@@ -202,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             fill_inbox(web, args.signals, args.markets, args.seed)
             if args.in_process:
                 web.stop()
-                result = count_in_process(install, args.signals, args.profile, args.kinds)
+                result = count_in_process(install, args.signals, args.profile, args.kinds, args.sites)
             else:
                 result = measure(install, args.signals, args.timeout)
         finally:

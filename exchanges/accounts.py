@@ -196,7 +196,7 @@ def set_enabled(account: ExchangeAccount, enabled: bool, *, actor: str) -> str:
     """Switch routing to the account on or off. Returns a note for the operator ("" if none).
 
     A disabled account gets no new entries (`registry.account_for_signal` skips it), so no new group
-    opens there; exits and reduces for its live groups still reach them (`intake.exit_account`), and
+    opens there; exits and reduces for its live groups still reach them (`signal_market.exit_account`), and
     the engine still syncs its live orders, takes profit and lets the risk engine close there.
     """
     if account.enabled == enabled:

@@ -91,3 +91,22 @@ def test_balances_are_read_once_per_batch_and_the_batchs_own_entries_count_again
     outcomes = [Signal.objects.get(trade_id=f"fund-{n}") for n in range(3)]
     assert [s.status for s in outcomes] == [SignalStatus.APPLIED, SignalStatus.APPLIED, SignalStatus.REJECTED]
     assert outcomes[2].reason.startswith("rejected: not enough USDT on paper:")
+
+
+def test_a_batch_of_entries_on_several_markets_asks_the_venue_for_prices_once(driver, venue):
+    """One request per account for the whole batch (a live venue's `fetch_tickers`), not one per
+    market as each entry is decided: a burst of entries on ten markets must not wait for ten."""
+    markets = {"ETHUSDT": "2000", "SOLUSDT": "100", "BNBUSDT": "300"}
+    for symbol, price in markets.items():
+        driver.price(symbol, price)
+    driver.send(symbol="BTCUSDT", price="43000", trade_id="takes-the-slot")
+    for n, (symbol, price) in enumerate(markets.items()):
+        driver.webhook(symbol=symbol, price=price, trade_id=f"burst-{n}")
+    venue.asked.clear()
+
+    driver.engine.tick()
+
+    statuses = set(Signal.objects.filter(trade_id__startswith="burst-").values_list("status", flat=True))
+    assert statuses == {SignalStatus.QUEUED}  # each was judged against its market's price
+    assert len(venue.asked) == 1
+    assert set(venue.asked[0]) == {"ETH/USDT", "SOL/USDT", "BNB/USDT"}

@@ -6,9 +6,7 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
-from exchanges.core.adapter import ExchangeError
 from exchanges.models import ExchangeAccount
-from exchanges.registry import account_for_signal, disabled_accounts_for_signal
 from risk.engine import cycle as risk_cycle
 
 from .. import events
@@ -16,13 +14,20 @@ from ..core.clientid import Purpose
 from ..core.ladder import dca0_guard_price
 from ..core.routing import EntryDecision, QueueReason, Route, full_group_reason, route_entry, state_drift
 from ..core.sizing import PyramidSize, pyramid_size
-from ..core.symbols import compact_symbol
 from ..core.types import Intent, Side, SizeType
 from ..core.webhook_payload import risk_levels
 from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
-from . import admission, crashpoints, markets, positions, queueing
+from . import admission, crashpoints, positions, queueing
 from .context import EngineContext
 from .fencing import LeaseLost
+from .signal_market import (
+    ask_prices_once,
+    exit_account,
+    hint_price,
+    resolve_market,
+    signal_account,
+    unknown_symbol_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ def apply_pending(ctx: EngineContext, limit: int = BATCH, stop: Callable[[], boo
     # Accounts and the pool count are read once for the whole batch, and its orders leave together
     # once every waiting signal is decided (closes and DCA0s first, the resting legs after).
     with ctx.batch_cache(), ctx.hold_orders():
+        ask_prices_once(ctx, pending)
         for signal in pending:
             if stop():
                 break
@@ -140,49 +146,6 @@ def finish(
     )
 
 
-def resolve_market(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> tuple[str | None, bool]:
-    """(unified symbol or None, rules_fresh). Unknown only when the account's markets are loaded."""
-    row = markets.rule_row(ctx, account.pk, "exchange_symbol", compact_symbol(signal.raw_symbol)) or (
-        markets.rule_row(ctx, account.pk, "symbol", signal.symbol or "")
-    )
-    synced = account.markets_synced_at
-    fresh = (
-        synced is not None
-        and (ctx.now() - synced).total_seconds() <= ctx.cfg.exchange.precision_stale_after_sec
-    )
-    if row is None or not row.active:
-        return None, fresh
-    return row.symbol, fresh
-
-
-def signal_account(ctx: EngineContext, signal: Signal) -> ExchangeAccount | None:
-    """The account a signal trades on: the same instance for the whole batch (see `cached_account`)."""
-    exchange, default = signal.exchange or None, ctx.cfg.exchange.default_account
-    account = ctx.cached(("route", exchange, default), lambda: account_for_signal(exchange, default))
-    return ctx.cached_account(account) if account is not None else None
-
-
-def unknown_symbol_reason(signal: Signal, account: ExchangeAccount) -> str:
-    return f"rejected: unknown symbol {signal.raw_symbol} on {signal.exchange or account.venue}"
-
-
-def exit_account(
-    ctx: EngineContext, signal: Signal, routed: ExchangeAccount | None
-) -> ExchangeAccount | None:
-    """The account an exit or reduce closes on: the routed one, unless it holds no live group for the
-    market and a disabled account of the same venue does (disabling an account stops new entries;
-    the way out of its open groups stays open)."""
-    if routed is not None:
-        symbol, _ = resolve_market(ctx, routed, signal)
-        if symbol is not None and queueing.live_group(routed.pk, symbol, signal.timeframe) is not None:
-            return routed
-    for candidate in disabled_accounts_for_signal(signal.exchange or None, ctx.cfg.exchange.default_account):
-        symbol, _ = resolve_market(ctx, candidate, signal)
-        if symbol is not None and queueing.live_group(candidate.pk, symbol, signal.timeframe) is not None:
-            return ctx.cached_account(candidate)
-    return routed
-
-
 def _apply(ctx: EngineContext, signal: Signal) -> tuple[str, str, PositionGroup | None]:
     account = signal_account(ctx, signal)
     if Intent(signal.intent) in (Intent.EXIT, Intent.REDUCE):
@@ -249,7 +212,9 @@ def _refusal(ctx: EngineContext, signal: Signal, account: ExchangeAccount) -> st
     if mode:
         return mode
     side = Side(signal.side)
-    _hint_price(ctx, account, signal)  # a paper market without a price takes the signal's
+    hint_price(
+        ctx, account, signal.symbol, signal.entry_price
+    )  # a paper market without a price takes the signal's
     stop_loss, _ = risk_levels(signal.payload)
     return admission.price_problem(ctx, account, signal, side, stop_loss) or admission.short_problem(
         ctx, account, signal, side, _size_of(ctx, signal)
@@ -358,14 +323,6 @@ def _slippage(ctx: EngineContext, signal: Signal) -> Decimal:
     if signal.max_slippage_percent is None:
         return ctx.cfg.grid_strategy.max_slippage_percent
     return signal.max_slippage_percent
-
-
-def _hint_price(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> None:
-    if signal.entry_price:
-        try:
-            ctx.adapter(account).hint_price(signal.symbol, signal.entry_price)
-        except ExchangeError:
-            pass
 
 
 def _exit(

@@ -15,7 +15,8 @@ from ..models import GroupStatus, PositionGroup, QueueEntry, SignalStatus
 from ..models.groups import OPEN_STATUSES
 from . import admission, crashpoints, queueing
 from .context import EngineContext
-from .intake import AlreadyApplied, finish, open_or_pyramid, resolve_market, unknown_symbol_reason
+from .intake import AlreadyApplied, finish, open_or_pyramid
+from .signal_market import resolve_market, unknown_symbol_reason
 
 QUEUED = {"expect": SignalStatus.QUEUED}  # a promoted signal must still be waiting in the queue
 
