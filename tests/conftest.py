@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +13,46 @@ import pytest
 from django.test import Client
 
 TEST_SECRET = "test-webhook-secret"
+
+# Fixtures through which a test reaches the suite's database (pytest-django's, and `live_server`).
+_DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+# Where a test that does not ask for the database cannot reach it by another way either: pure unit
+# tests, and end-to-end tests, whose `manage.py run` always gets its own SQLite (tests/e2e/process.py).
+_NO_DATABASE_DIRS = ("tests/unit/", "tests/e2e/")
+
+
+def _uses_suite_database(item: pytest.Item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
+def _same_on_any_database(item: pytest.Item) -> bool:
+    if _uses_suite_database(item):
+        return False
+    if item.get_closest_marker("database_independent") is not None:
+        return True
+    path = item.nodeid.split("::", 1)[0]
+    return path.startswith(_NO_DATABASE_DIRS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out the tests whose outcome cannot depend on the database: they ran in
+    the SQLite run (`.ci/run` runs both), and running them twice only lengthens CI. Set
+    TESTS_ON_POSTGRES=all to run them here too (a PostgreSQL-only checkout)."""
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+    if not on_postgres or os.environ.get("TESTS_ON_POSTGRES") == "all":
+        return
+    left_out = [item for item in items if _same_on_any_database(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not _same_on_any_database(item)]
 
 
 @dataclass

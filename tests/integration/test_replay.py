@@ -221,6 +221,7 @@ def _digest(path: Path) -> tuple[str, int] | None:
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
 
 
+@pytest.mark.database_independent  # its `manage.py` runs without DATABASE_URL, on its own SQLite
 def test_live_sqlite_file_is_untouched_and_bad_input_prints_no_traceback(tmp_path: Path) -> None:
     """A real install's data dir: the replay's parent reads it, nothing writes it (file hash and mtime)."""
     live = tmp_path / "live"
@@ -297,6 +298,7 @@ shutil.rmtree(os.environ["ENGINE_DATA_DIR"], ignore_errors=True)
 """
 
 
+@pytest.mark.database_independent  # the replay runs in a subprocess without DATABASE_URL
 @pytest.mark.parametrize(
     "config, stop_below",
     [
