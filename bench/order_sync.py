@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engine_site.settings")
-DATA_DIR = tempfile.mkdtemp(prefix="tv-order-sync-")
-os.environ["ENGINE_DATA_DIR"] = DATA_DIR
 
+from _django import throwaway_django  # noqa: E402
 from _harness import figure, load_average  # noqa: E402
 
 SECRET = "bench-order-sync"
@@ -95,30 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres", help="a PostgreSQL server URL: a throw-away test database is made on it"
     )
     args = parser.parse_args(argv)
-    if args.postgres:
-        os.environ["DATABASE_URL"] = args.postgres
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
-    from django.test.utils import setup_databases, teardown_databases
-
-    from trading.bootstrap import prepare
-    from trading.engine.loop import Engine
-
     load_before = load_average()
-    databases = setup_databases(verbosity=0, interactive=False)  # test_<name>: never the real one
-    try:
+    with throwaway_django(args.postgres, "tv-order-sync-") as database:
+        from trading.bootstrap import prepare
+        from trading.engine.loop import Engine
+
         prepare(migrate=False)
         engine = Engine(use_lock=False)
         engine.start()
         resting = open_groups(engine, args.groups)
         cpu_ms, statements = time_syncs(engine, args.repeats)
-    finally:
-        teardown_databases(databases, verbosity=0)
-        shutil.rmtree(DATA_DIR, ignore_errors=True)
-    database = "PostgreSQL" if args.postgres else "SQLite"
     figure(
         f"order sync, {resting} resting orders on paper",
         "measured (runs every order_sync_interval_ms)",

@@ -20,21 +20,16 @@ stretches it less than wall time. Against an empty table: the database's own wor
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engine_site.settings")
-DATA_DIR = tempfile.mkdtemp(prefix="tv-orm-cost-")
-os.environ["ENGINE_DATA_DIR"] = DATA_DIR
 
+from _django import throwaway_django  # noqa: E402
 from _harness import figure, load_average  # noqa: E402
 
 
@@ -118,19 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres", help="a PostgreSQL server URL: a throw-away test database is made on it"
     )
     args = parser.parse_args(argv)
-    if args.postgres:
-        os.environ["DATABASE_URL"] = args.postgres
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
-    from django.test.utils import setup_databases, teardown_databases
-
     load_before = load_average()
-    databases = setup_databases(verbosity=0, interactive=False)  # test_<name>: never the real one
-    database = "PostgreSQL" if args.postgres else "SQLite"
-    try:
+    with throwaway_django(args.postgres, "tv-orm-cost-") as database:
         for statement, ways in (
             ("live group SELECT", live_group_ways()),
             ("signal outcome UPDATE", finish_ways()),
@@ -145,9 +129,6 @@ def main(argv: list[str] | None = None) -> int:
                 database=database,
                 load=load_before,
             )
-    finally:
-        teardown_databases(databases, verbosity=0)
-        shutil.rmtree(DATA_DIR, ignore_errors=True)
     return 0
 
 
