@@ -154,6 +154,7 @@ def daphne(tmp_path: Path):
 
 
 @pytest.mark.e2e
+@pytest.mark.database_independent  # its daphne runs without DATABASE_URL: refusals need no database
 def test_a_200_mib_post_is_refused_by_daphne_without_being_buffered(daphne) -> None:
     port, pid = daphne
     before = peak_rss_kib(pid)
