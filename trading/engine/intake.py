@@ -276,11 +276,8 @@ def _waiting_for_slot(ctx: EngineContext) -> int:
 
 
 def _waits_in_queue(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> bool:
-    return (
-        not queueing.queue_empty(ctx)
-        and QueueEntry.objects.filter(
-            account=account, symbol=signal.symbol, timeframe=signal.timeframe
-        ).exists()
+    return not queueing.queue_empty(ctx) and (
+        queueing.queued_entry(account.pk, signal.symbol, signal.timeframe) is not None
     )
 
 
@@ -328,9 +325,7 @@ def _slippage(ctx: EngineContext, signal: Signal) -> Decimal:
 def _exit(
     ctx: EngineContext, signal: Signal, account: ExchangeAccount, group: PositionGroup | None
 ) -> tuple[str, str, PositionGroup | None]:
-    queued = QueueEntry.objects.filter(
-        account=account, symbol=signal.symbol, timeframe=signal.timeframe
-    ).first()
+    queued = queueing.queued_entry(account.pk, signal.symbol, signal.timeframe)
     notes = []
     if queued is not None:
         entry_id = queued.pk  # delete() clears it

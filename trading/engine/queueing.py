@@ -18,6 +18,7 @@ from ..models import GroupStatus, PositionGroup, QueueEntry, Signal, SignalStatu
 from ..models.groups import OPEN_STATUSES
 from ..reads.queue import rank
 from . import prices
+from .compiled import CompiledSelect
 from .context import POOL, EngineContext
 
 
@@ -36,10 +37,32 @@ def queue_empty(ctx: EngineContext) -> bool:
     return ctx.cached(QUEUE_EMPTY, lambda: not QueueEntry.objects.exists())
 
 
-def live_group(account_id: int, symbol: str, timeframe: str) -> PositionGroup | None:
-    return PositionGroup.objects.filter(
+# Asked for nearly every signal: compiled once (see `compiled`), not built and compiled each time.
+_LIVE_GROUP = CompiledSelect(
+    lambda account_id, symbol, timeframe: PositionGroup.objects.filter(
         account_id=account_id, symbol=symbol, timeframe=timeframe, status__in=OPEN_STATUSES
-    ).first()
+    ),
+    -1,
+    "(symbol)",
+    "(timeframe)",
+)
+_QUEUED_ENTRY = CompiledSelect(
+    lambda account_id, symbol, timeframe: QueueEntry.objects.filter(
+        account_id=account_id, symbol=symbol, timeframe=timeframe
+    ),
+    -1,
+    "(symbol)",
+    "(timeframe)",
+)
+
+
+def live_group(account_id: int, symbol: str, timeframe: str) -> PositionGroup | None:
+    return _LIVE_GROUP.first(account_id, symbol, timeframe)
+
+
+def queued_entry(account_id: int, symbol: str, timeframe: str) -> QueueEntry | None:
+    """The market's entry waiting in the queue (at most one per account, symbol and timeframe)."""
+    return _QUEUED_ENTRY.first(account_id, symbol, timeframe)
 
 
 def as_live(group: PositionGroup | None) -> LiveGroup | None:
@@ -77,9 +100,7 @@ def enqueue(
     cfg = ctx.cfg.waiting_rule
     now = ctx.now()
     profit = expected_profit(dca_levels(ctx.cfg), size_in_quote(size, signal.entry_price))
-    existing = QueueEntry.objects.filter(
-        account=account, symbol=signal.symbol, timeframe=signal.timeframe
-    ).first()
+    existing = queued_entry(account.pk, signal.symbol, signal.timeframe)
     if existing is not None:
         if not cfg.queue_replace_same_symbol:
             return None, f"ignored: already queued as entry #{existing.pk} (replacement is off)"

@@ -55,7 +55,11 @@ def exit_account(
         symbol, _ = resolve_market(ctx, routed, signal)
         if symbol is not None and queueing.live_group(routed.pk, symbol, signal.timeframe) is not None:
             return routed
-    for candidate in disabled_accounts_for_signal(signal.exchange or None, ctx.cfg.exchange.default_account):
+    exchange, default = signal.exchange or None, ctx.cfg.exchange.default_account
+    disabled = ctx.cached(
+        ("disabled", exchange, default), lambda: disabled_accounts_for_signal(exchange, default)
+    )
+    for candidate in disabled:
         symbol, _ = resolve_market(ctx, candidate, signal)
         if symbol is not None and queueing.live_group(candidate.pk, symbol, signal.timeframe) is not None:
             return ctx.cached_account(candidate)
