@@ -110,3 +110,28 @@ def test_a_batch_of_entries_on_several_markets_asks_the_venue_for_prices_once(dr
     assert statuses == {SignalStatus.QUEUED}  # each was judged against its market's price
     assert len(venue.asked) == 1
     assert set(venue.asked[0]) == {"ETH/USDT", "SOL/USDT", "BNB/USDT"}
+
+
+class BatchPricesBroken(CountingPaper):
+    def fetch_prices(self, symbols: list[str]) -> dict[str, Decimal]:
+        if len(symbols) > 1:
+            raise RuntimeError("a venue's batch ticker path broke")  # not an ExchangeError: a bug
+        return super().fetch_prices(symbols)
+
+
+def test_a_batch_price_request_that_breaks_only_costs_the_head_start(driver, venue):
+    """The batch's request is a head start: if it fails in a way no venue error covers, each entry
+    asks for its own price as before. The batch is decided; it must not stop the engine's ticks."""
+    markets = {"ETHUSDT": "2000", "SOLUSDT": "100"}
+    for symbol, price in markets.items():
+        driver.price(symbol, price)
+    driver.send(symbol="BTCUSDT", price="43000", trade_id="takes-the-slot")
+    venue.__class__ = BatchPricesBroken
+    for n, (symbol, price) in enumerate(markets.items()):
+        driver.webhook(symbol=symbol, price=price, trade_id=f"broken-{n}")
+
+    driver.engine.tick()
+
+    statuses = set(Signal.objects.filter(trade_id__startswith="broken-").values_list("status", flat=True))
+    assert statuses == {SignalStatus.QUEUED}  # each judged against its own price, asked alone
+    assert ["ETH/USDT"] in venue.asked and ["SOL/USDT"] in venue.asked

@@ -1,8 +1,8 @@
 """The engine's hottest lookups, compiled by the ORM once per process and run with new values.
 
 Django builds and compiles a queryset on every call. For the engine's commonest question, "the
-market's live group", that is ~1 ms of CPU on a 2-vCPU machine, 3–5× what running the same SQL
-costs (docs/benchmarks.md §10.10). A `CompiledSelect` asks its queryset for its SQL once per
+market's live group", that is ~1 ms of CPU on a 2-vCPU machine, 2.5–5× what running the same
+SQL costs (docs/benchmarks.md §10.10). A `CompiledSelect` asks its queryset for its SQL once per
 database, built with placeholder values it finds again among the parameters. Then every call runs
 that SQL with the real values through `Model.objects.raw()`, whose rows become model instances
 through the same field converters as a queryset's.

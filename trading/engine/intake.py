@@ -212,9 +212,8 @@ def _refusal(ctx: EngineContext, signal: Signal, account: ExchangeAccount) -> st
     if mode:
         return mode
     side = Side(signal.side)
-    hint_price(
-        ctx, account, signal.symbol, signal.entry_price
-    )  # a paper market without a price takes the signal's
+    # A paper market without a price takes the signal's (the batch's price request did this already).
+    hint_price(ctx, account, signal.symbol, signal.entry_price)
     stop_loss, _ = risk_levels(signal.payload)
     return admission.price_problem(ctx, account, signal, side, stop_loss) or admission.short_problem(
         ctx, account, signal, side, _size_of(ctx, signal)

@@ -6,6 +6,7 @@ queued entry gets its slot, so a symbol is judged the same way on arrival and on
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from exchanges.core.adapter import ExchangeError
@@ -17,6 +18,9 @@ from ..core.types import Intent
 from ..models import Signal
 from . import markets, prices, queueing
 from .context import EngineContext
+from .fencing import LeaseLost
+
+log = logging.getLogger(__name__)
 
 
 def resolve_market(ctx: EngineContext, account: ExchangeAccount, signal: Signal) -> tuple[str | None, bool]:
@@ -69,18 +73,28 @@ def exit_account(
 def ask_prices_once(ctx: EngineContext, pending: list[Signal]) -> None:
     """The batch's entries ask their venues for prices together: one request per account (a live
     venue's `fetch_tickers`) instead of one per market as each entry is decided. A paper market
-    without a price takes the signal's first (`hint_price`), as it would when the entry is judged."""
-    markets = set()
-    for signal in pending:
-        if signal.intent not in (Intent.SIGNAL.value, Intent.REVERSE.value):
-            continue
-        account = signal_account(ctx, signal)
-        symbol = resolve_market(ctx, account, signal)[0] if account is not None else None
-        if symbol is not None:
-            markets.add((account.pk, symbol))
-            hint_price(ctx, account, symbol, signal.entry_price)
-    if markets:
-        prices.fetch(ctx, markets)
+    without a price takes the signal's first (`hint_price`), as it would when the entry is judged.
+
+    Only a head start: whatever goes wrong here is logged and each entry asks for itself, where an
+    error rejects that one signal. Nothing here may stop the batch (a poison batch would stop
+    trading); a lost lease still does.
+    """
+    try:
+        wanted = set()
+        for signal in pending:
+            if signal.intent not in (Intent.SIGNAL.value, Intent.REVERSE.value):
+                continue
+            account = signal_account(ctx, signal)
+            symbol = resolve_market(ctx, account, signal)[0] if account is not None else None
+            if symbol is not None:
+                wanted.add((account.pk, symbol))
+                hint_price(ctx, account, symbol, signal.entry_price)
+        if wanted:
+            prices.fetch(ctx, wanted)
+    except LeaseLost:
+        raise
+    except Exception:  # noqa: BLE001 - the signals are judged one by one below
+        log.exception("asking the batch's prices at once failed; each entry asks for itself")
 
 
 def hint_price(ctx: EngineContext, account: ExchangeAccount, symbol: str, price: Decimal | None) -> None:
