@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from django.db import connection
 
+from trading.compiled import CompiledUpdate
 from trading.core.types import OrderSide
 
 from .core import paper_matching as pm
 from .core.adapter import OrderReport, OrderStatus, OrderType
 from .markets import plain
 from .paper_models import PaperBalance, PaperOrder
+
+_BALANCE = CompiledUpdate(PaperBalance, ("free", "locked"))
 
 
 def commit_lazily() -> None:
@@ -50,7 +53,7 @@ def save_balances(balances: Balances) -> None:
     """Write the balances that changed (a resting order moves only one of its two assets)."""
     for asset, row in balances.items():
         if (row.free, row.locked) != balances.read[asset]:
-            PaperBalance.objects.filter(pk=row.pk).update(free=row.free, locked=row.locked)
+            _BALANCE.run(row.pk, free=row.free, locked=row.locked)
 
 
 def report_of(row: PaperOrder) -> OrderReport:

@@ -10,6 +10,7 @@ from risk.core import RiskPlan, on_replacement, plan_risk_action, timer_should_s
 from risk.core.plan import PlannedClose
 from risk.models import RiskAction, RiskEngineState
 from trading import events
+from trading.compiled import CompiledUpdate
 from trading.core.clientid import Purpose
 from trading.core.numbers import fmt
 from trading.engine import positions
@@ -18,6 +19,8 @@ from trading.models import Order, PositionGroup, Trade
 
 from .report import report_json
 from .snapshots import condition_met_at, dca_progress, live_groups, settings_from, snapshots
+
+_RISK_TIMER = CompiledUpdate(PositionGroup, ("risk_timer_started_at",))
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def update_timers(ctx: EngineContext, groups: list[PositionGroup]) -> None:
         met_at = condition_met_at(group, settings.timer_start_condition, settings.max_pyramids)
         started = min(met_at or now, now)
         group.risk_timer_started_at = started
-        PositionGroup.objects.filter(pk=group.pk).update(risk_timer_started_at=started)
+        _RISK_TIMER.run(group.pk, risk_timer_started_at=started)
 
 
 def note_replacement(ctx: EngineContext, group: PositionGroup) -> None:
@@ -61,7 +64,7 @@ def note_replacement(ctx: EngineContext, group: PositionGroup) -> None:
         reset_timer_on_replacement=settings.reset_timer_on_replacement,
     )
     if restarted != group.risk_timer_started_at:
-        PositionGroup.objects.filter(pk=group.pk).update(risk_timer_started_at=restarted)
+        _RISK_TIMER.run(group.pk, risk_timer_started_at=restarted)
         events.record(
             events.Category.RISK,
             f"risk timer of group #{group.pk} restarted by a further entry signal",

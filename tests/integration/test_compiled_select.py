@@ -1,4 +1,4 @@
-"""A compiled lookup (trading/engine/compiled.py) answers exactly what its queryset's `.first()`
+"""A compiled lookup (trading/compiled.py) answers exactly what its queryset's `.first()`
 answers, on whichever database the suite runs, and compiles once."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.forms.models import model_to_dict
 
+from trading.compiled import CompiledSelect
 from trading.engine import queueing
-from trading.engine.compiled import CompiledSelect
 from trading.models import GroupStatus, PositionGroup, QueueEntry
 from trading.models.groups import OPEN_STATUSES
 

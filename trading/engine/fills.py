@@ -13,6 +13,7 @@ from django.utils import timezone
 from exchanges.core.adapter import OrderReport
 
 from .. import events
+from ..compiled import CompiledUpdate, save_fields
 from ..core.clientid import Purpose
 from ..core.lifecycle import LegProgress, derive_group_status
 from ..core.numbers import fmt, usd
@@ -35,7 +36,9 @@ TRADE_REASON = {
     Purpose.MANUAL.value: "manual",
 }
 # What booking an entry fill (and settling the leg) changes on the leg row.
-_LEG_FILL_FIELDS = ["filled_qty", "avg_fill_price", "entry_fees", "tp_price", "state", "updated_at"]
+_LEG_FILL_FIELDS = ("filled_qty", "avg_fill_price", "entry_fees", "tp_price", "state", "updated_at")
+_LEG_STATE_FIELDS = ("state", "updated_at")
+_GROUP_FEES = CompiledUpdate(PositionGroup, ("fees_paid",))
 _LEG_CLOSE_FIELDS = ["closed_qty", "realized_pnl", "state", "updated_at"]
 LEG_ENTRY_DONE = {LegState.FILLED, LegState.HIT_TP, LegState.CLOSED, LegState.CANCELLED, LegState.SKIPPED}
 
@@ -269,13 +272,13 @@ def settle(ctx: EngineContext, order: Order, position: Position) -> None:
         leg.state = _ended_state(leg)
         position.leg_changed = True
     if leg is not None and (opened or position.leg_changed):
-        leg.save(update_fields=_LEG_FILL_FIELDS if position.leg_changed else ["state", "updated_at"])
+        save_fields(leg, _LEG_FILL_FIELDS if position.leg_changed else _LEG_STATE_FIELDS)
     if finished and leg is None:
         _keep_open_after_failed_close(ctx, order, group)
     fees = ["fees_paid"] if position.fees_changed else []
     saved = (opened or finished) and refresh_group(ctx, group, position.book.legs[group.pk], also=fees)
     if fees and not saved:
-        PositionGroup.objects.filter(pk=group.pk).update(fees_paid=group.fees_paid)
+        _GROUP_FEES.run(group.pk, fees_paid=group.fees_paid)
 
 
 def end_entries(leg_ids: list[int]) -> None:

@@ -10,6 +10,7 @@ from exchanges.models import ExchangeAccount
 from risk.engine import cycle as risk_cycle
 
 from .. import events
+from ..compiled import CompiledUpdate
 from ..core.clientid import Purpose
 from ..core.ladder import dca0_guard_price
 from ..core.routing import EntryDecision, QueueReason, Route, full_group_reason, route_entry, state_drift
@@ -114,6 +115,12 @@ def _offer_free_slots(ctx: EngineContext) -> None:
         promote_ready(ctx)
 
 
+# A signal's outcome, written only while it is still in the status the caller expects.
+_CLAIM_OUTCOME = CompiledUpdate(
+    Signal, ("status", "reason", "group_id", "processed_at"), where=("pk", "status")
+)
+
+
 def finish(
     ctx: EngineContext,
     signal: Signal,
@@ -128,8 +135,13 @@ def finish(
     signal.reason = reason[:300]
     signal.group = group
     signal.processed_at = ctx.now()
-    claimed = Signal.objects.filter(pk=signal.pk, status=expect).update(
-        status=signal.status, reason=signal.reason, group=group, processed_at=signal.processed_at
+    claimed = _CLAIM_OUTCOME.run(
+        signal.pk,
+        str(expect),
+        status=signal.status,
+        reason=signal.reason,
+        group_id=group.pk if group else None,
+        processed_at=signal.processed_at,
     )
     if not claimed:
         raise AlreadyApplied(f"signal #{signal.pk} is no longer {expect}")

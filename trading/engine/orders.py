@@ -18,6 +18,7 @@ from exchanges.core.adapter import ExchangeAdapter, ExchangeError, OrderReport, 
 from exchanges.models import ExchangeAccount
 
 from .. import events
+from ..compiled import save_fields
 from ..core.clientid import Purpose, client_order_id
 from ..core.precision import order_violations
 from ..core.types import MarketRules, OrderSide
@@ -193,12 +194,12 @@ def _apply(ctx: EngineContext, order: Order, report: OrderReport, position: fill
     new = _reported_state(order, report)
     order_states.move(ctx, order, new, **_why(ctx, order, report, new), save=False)
     order.updated_at = ctx.now()
-    order.save(update_fields=_REPORTED)
+    save_fields(order, _REPORTED)
     fills.settle(ctx, order, position)
 
 
 # What a report can change on our order row.
-_REPORTED = ["filled_qty", "avg_fill_price", "fee_quote", "exchange_order_id", "state", "error", "updated_at"]
+_REPORTED = ("filled_qty", "avg_fill_price", "fee_quote", "exchange_order_id", "state", "error", "updated_at")
 
 
 def _reported_state(order: Order, report: OrderReport) -> str:

@@ -11,6 +11,7 @@ from exchanges.core.adapter import ExchangeError, OrderType
 from exchanges.models import ExchangeAccount, MarketRule
 
 from .. import events
+from ..compiled import save_fields
 from ..config_schema import dca_levels
 from ..core.allocation import allocate_reduce
 from ..core.clientid import Purpose
@@ -129,11 +130,11 @@ def add_pyramid(
             ]
         )
         group.pyramid_count += 1
-        changed = ["pyramid_count", "updated_at"]
+        changed = ("pyramid_count", "updated_at")
         if levels.stop_loss is not None and levels.stop_loss != group.stop_loss and not new_group:
             group.stop_loss = levels.stop_loss  # the latest entry's stop is the group's
-            changed.append("stop_loss")
-        group.save(update_fields=changed)
+            changed += ("stop_loss",)
+        save_fields(group, changed)
         _record_levels(ctx, group, pyramid, levels)
         if plan.adjustments:
             events.record(

@@ -9,6 +9,7 @@ from django.db import transaction
 from exchanges.models import ExchangeAccount
 
 from .. import events
+from ..compiled import CompiledSelect, CompiledUpdate, save_fields
 from ..config_schema import dca_levels
 from ..core.queue import RankedEntry, expected_profit, is_expired, select_evictee
 from ..core.routing import LiveGroup, PoolState, QueueReason
@@ -18,7 +19,6 @@ from ..models import GroupStatus, PositionGroup, QueueEntry, Signal, SignalStatu
 from ..models.groups import OPEN_STATUSES
 from ..reads.queue import rank
 from . import prices
-from .compiled import CompiledSelect
 from .context import POOL, EngineContext
 
 
@@ -114,9 +114,11 @@ def enqueue(
             existing.replacement_count += 1
             existing.reason = reason.value
             existing.updated_at = now
-            existing.save(update_fields=_REPLACED)
-            Signal.objects.filter(pk=previous_signal_id).update(
-                status=SignalStatus.IGNORED, reason=f"replaced in the queue by signal #{signal.pk}"
+            save_fields(existing, _REPLACED)
+            _SIGNAL_OUTCOME.run(
+                previous_signal_id,
+                status=SignalStatus.IGNORED,
+                reason=f"replaced in the queue by signal #{signal.pk}",
             )
         return existing, f"queued: replaced queued entry ({existing.replacement_count} replacements)"
     ctx.forget(QUEUE_EMPTY)
@@ -144,8 +146,9 @@ def enqueue(
     return entry, ""
 
 
+_SIGNAL_OUTCOME = CompiledUpdate(Signal, ("status", "reason"))
 # What replacing a queued entry changes.
-_REPLACED = [
+_REPLACED = (
     "signal",
     "side",
     "entry_price",
@@ -155,7 +158,7 @@ _REPLACED = [
     "replacement_count",
     "reason",
     "updated_at",
-]
+)
 
 
 def _drop(ctx: EngineContext, entry: QueueEntry, reason: str) -> None:
