@@ -25,7 +25,8 @@ from .context import POOL, EngineContext
 def pool_state(ctx: EngineContext) -> PoolState:
     """Open groups against the pool size (counted once per batch of signals, again after a group
     opens or closes)."""
-    used = ctx.cached(POOL, PositionGroup.objects.filter(status__in=OPEN_STATUSES).count)
+    # A lambda: the queryset is built only when the batch has not counted yet.
+    used = ctx.cached(POOL, lambda: PositionGroup.objects.filter(status__in=OPEN_STATUSES).count())
     return PoolState(used=used, max_open=ctx.cfg.execution_pool.max_open_groups)
 
 
