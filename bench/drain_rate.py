@@ -13,6 +13,10 @@ with one exit in ten.
 `--in-process` drains the same backlog in this process instead (`Engine.start()`, then `tick()`
 until nothing is received) and counts what it costs: SQL statements and commits. Those counts do
 not depend on the machine's load, unlike the rates.
+
+`--openings` (with `--in-process`) makes every signal an entry on a market of its own, with a pool
+large enough for all: each one opens a group, places its DCA0 and rests its other legs. That is the
+work of a burst of entries (bench/signal_to_order.py), without its web and its timing.
 """
 
 from __future__ import annotations
@@ -48,13 +52,13 @@ from tests.serving import stop, wait_for  # noqa: E402
 TARGET_PER_SEC = 100  # issue 10: 1,000 mixed signals at >= 100 signals/s on both databases
 
 
-def fill_inbox(server: Server, count: int, markets: int, seed: int) -> None:
+def fill_inbox(server: Server, count: int, markets: int, seed: int, openings: bool = False) -> None:
     rng = random.Random(seed)
-    chosen = pick_markets(markets)
+    chosen = pick_markets(count if openings else markets)
     for n in range(count):
-        market = rng.choice(chosen)
+        market = chosen[n] if openings else rng.choice(chosen)
         fields = {"symbol": market.exchange_symbol, "trade_id": f"drain-{n}"}
-        if n % 10 == 9:
+        if n % 10 == 9 and not openings:
             status = post_webhook(server.base, intent="exit", side="sell", **fields)
         else:
             price = market.entry_price * Decimal(1000 - rng.randint(0, 20)) / 1000
@@ -115,8 +119,20 @@ def call_site() -> str:
     return "?"
 
 
+# `--openings`: a pool and a paper balance for every entry (as signal_to_order.py sets them).
+ROOM_FOR_ALL = {
+    "execution_pool": {"max_open_groups": 1000},
+    "exchange": {"paper_starting_balance_usdt": "1000000"},
+}
+
+
 def count_in_process(
-    install: Install, count: int, profile: str | None = None, kinds: int = 0, sites: bool = False
+    install: Install,
+    count: int,
+    profile: str | None = None,
+    kinds: int = 0,
+    sites: bool = False,
+    openings: bool = False,
 ) -> dict:
     """Drain the backlog with an in-process engine, tallying SQL statements and commits."""
     os.environ.update(
@@ -129,8 +145,12 @@ def count_in_process(
     django.setup()
     from django.db import connection
 
+    from trading import config_service
     from trading.engine.loop import Engine
     from trading.models import Signal
+
+    if openings:
+        config_service.update(ROOM_FOR_ALL, source="drain_rate.py --openings")
 
     tally = {"statements": 0, "commits": 0, "lazy": 0}
     by_kind: Counter[str] = Counter()
@@ -204,7 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         "--sites", action="store_true", help="with --kinds: name the function that issued each"
     )
     parser.add_argument("--profile", help="with --in-process: write cProfile stats of the ticks to this file")
+    parser.add_argument(
+        "--openings", action="store_true", help="with --in-process: every signal opens a group of its own"
+    )
     args = parser.parse_args(argv)
+    if args.openings and not args.in_process:
+        parser.error("--openings needs --in-process")
     if args.postgres:
         os.environ["DATABASE_URL"] = args.postgres
     else:
@@ -215,10 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         web = Server(install, "--no-engine")
         try:
-            fill_inbox(web, args.signals, args.markets, args.seed)
+            fill_inbox(web, args.signals, args.markets, args.seed, args.openings)
             if args.in_process:
                 web.stop()
-                result = count_in_process(install, args.signals, args.profile, args.kinds, args.sites)
+                result = count_in_process(
+                    install, args.signals, args.profile, args.kinds, args.sites, args.openings
+                )
             else:
                 result = measure(install, args.signals, args.timeout)
         finally:
@@ -240,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     rate = result.get(
         "signals/s (engine started → last outcome)", result.get("signals/s (start() → drained)")
     )
-    name = f"drain of a {args.signals}-signal backlog, engine started → last outcome"
+    mix = "entries on markets of their own" if args.openings else "backlog"
+    name = f"drain of a {args.signals}-signal {mix}, engine started → last outcome"
     figure(
         name,
         f"≥ {TARGET_PER_SEC} signals/s",

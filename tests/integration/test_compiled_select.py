@@ -8,12 +8,20 @@ from decimal import Decimal
 import pytest
 from django.forms.models import model_to_dict
 
+from exchanges.models import MarketRule
 from trading.compiled import CompiledSelect
-from trading.engine import queueing
+from trading.engine import markets, queueing
+from trading.engine.context import EngineContext
 from trading.models import GroupStatus, PositionGroup, QueueEntry
 from trading.models.groups import OPEN_STATUSES
 
-from ..factories import ExchangeAccountFactory, PositionGroupFactory, QueueEntryFactory, SignalFactory
+from ..factories import (
+    ExchangeAccountFactory,
+    MarketRuleFactory,
+    PositionGroupFactory,
+    QueueEntryFactory,
+    SignalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +130,20 @@ def test_the_result_is_a_usable_model_instance(groups) -> None:
 
     assert PositionGroup.objects.get(pk=groups[1].pk).pyramid_count == 2
     assert model_to_dict(live)["account"] == groups[1].account_id
+
+
+@pytest.mark.parametrize("field", ["symbol", "exchange_symbol"])
+def test_a_market_rule_is_the_one_the_queryset_finds(field) -> None:
+    first, second = ExchangeAccountFactory(), ExchangeAccountFactory(label="second")
+    for account in (first, second):
+        MarketRuleFactory(account=account, symbol="BTC/USDT", exchange_symbol="BTCUSDT")
+        MarketRuleFactory(account=account, symbol="ETH/USDT", exchange_symbol="ETHUSDT")
+    asked = {"symbol": ("BTC/USDT", "ETH/USDT", "XRP/USDT"), "exchange_symbol": ("BTCUSDT", "ETHUSDT", "X")}
+
+    for account in (first, second):
+        for value in asked[field]:
+            expected = (
+                MarketRule.objects.filter(account_id=account.pk, **{field: value}).order_by("id").first()
+            )
+            assert same_row(markets.rule_row(EngineContext(), account.pk, field, value), expected)
+    assert markets.rule_row(EngineContext(), second.pk, field, asked[field][1]).account_id == second.pk

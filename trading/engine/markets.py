@@ -9,9 +9,24 @@ from exchanges.markets import sync_market_rules
 from exchanges.models import ExchangeAccount, MarketRule
 
 from .. import events
+from ..compiled import CompiledSelect
 from .context import EngineContext
 
 log = logging.getLogger(__name__)
+
+
+def _rule_by(field: str) -> CompiledSelect[MarketRule]:
+    return CompiledSelect(
+        lambda account_id, value: MarketRule.objects.filter(account_id=account_id, **{field: value}).order_by(
+            "id"
+        ),
+        -1,
+        "(value)",
+    )
+
+
+# A signal's first on a market asks twice (exchange symbol, then ours): compiled, as `compiled` says.
+_RULE_BY = {"symbol": _rule_by("symbol"), "exchange_symbol": _rule_by("exchange_symbol")}
 
 
 def rule_row(ctx: EngineContext, account_id: int, field: str, value: str) -> MarketRule | None:
@@ -22,9 +37,7 @@ def rule_row(ctx: EngineContext, account_id: int, field: str, value: str) -> Mar
     """
     key = (account_id, field, value)
     if key not in ctx.market_rows:
-        ctx.market_rows[key] = (
-            MarketRule.objects.filter(account_id=account_id, **{field: value}).order_by("id").first()
-        )
+        ctx.market_rows[key] = _RULE_BY[field].first(account_id, value)
     return ctx.market_rows[key]
 
 
