@@ -16,7 +16,16 @@ from exchanges.paper_models import PaperBalance
 from risk.engine import cycle
 from trading.compiled import CompiledUpdate, save_fields
 from trading.engine import fills, intake, orders, queueing
-from trading.models import DcaLeg, LegState, Order, OrderState, PositionGroup, QueueEntry, Signal, SignalStatus
+from trading.models import (
+    DcaLeg,
+    LegState,
+    Order,
+    OrderState,
+    PositionGroup,
+    QueueEntry,
+    Signal,
+    SignalStatus,
+)
 
 from ..factories import (
     T0,
@@ -191,7 +200,9 @@ def test_a_legs_fill_is_saved_as_save_with_update_fields_saves_it(fields) -> Non
         leg.entry_fees, leg.tp_price, leg.state = Decimal("0.0085980"), None, LegState.FILLED
 
     made = saved_both_ways(
-        lambda: DcaLegFactory(pyramid=PyramidFactory(group=group, index=DcaLeg.objects.count())), change, fields
+        lambda: DcaLegFactory(pyramid=PyramidFactory(group=group, index=DcaLeg.objects.count())),
+        change,
+        fields,
     )
     assert_saved_alike(*made, fields, differ=("pyramid_id",))
 
