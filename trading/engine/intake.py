@@ -137,7 +137,7 @@ def finish(
     signal.processed_at = ctx.now()
     claimed = _CLAIM_OUTCOME.run(
         signal.pk,
-        str(expect),
+        str(expect),  # matched as a plain str: the compiled statement takes int and str values
         status=signal.status,
         reason=signal.reason,
         group_id=group.pk if group else None,

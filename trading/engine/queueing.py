@@ -147,7 +147,9 @@ def enqueue(
     return entry, ""
 
 
+# The replaced entry's signal gets its final outcome (compiled: see `compiled`).
 _SIGNAL_OUTCOME = CompiledUpdate(Signal, ("status", "reason"))
+
 # What replacing a queued entry changes.
 _REPLACED = (
     "signal",
