@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import UpdateQuery
 
@@ -117,9 +117,11 @@ class CompiledUpdate:
 
     def _compile(self, where_values: tuple[Value, ...], values: dict[str, object], params: list) -> str:
         """The ORM's SQL for this call, once it is proven to take exactly the parameters `run` makes."""
-        query = self._model._default_manager.filter(**dict(zip(self._where, where_values, strict=True))).query
-        query = query.chain(UpdateQuery)
-        query.add_update_values(values)
+        # Both in the order `run` binds them: Q(**kwargs) would sort the columns to match, and the
+        # SET list follows the dict's order. Equal values on this call could not show a swap.
+        matched = Q(*zip(self._where, where_values, strict=True))
+        query = self._model._default_manager.filter(matched).query.chain(UpdateQuery)
+        query.add_update_values({name: values[name] for name in self._names})
         if query.related_updates:
             raise ValueError(f"{self._names}: an update of a parent model's columns is not compiled")
         if any(hasattr(field, "get_placeholder") for field in self.fields):

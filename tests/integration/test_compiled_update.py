@@ -283,3 +283,33 @@ def test_values_of_another_kind_are_refused_before_anything_is_sent(where, value
 
     assert sent.captured_queries == []
     assert PositionGroup.objects.get(pk=group.pk).fees_paid == Decimal("0.5")
+
+
+def test_values_given_in_another_order_than_the_columns_still_land_in_their_own_columns() -> None:
+    """The first call compiles; if its values happen to be equal, a later call must not swap them."""
+    account = ExchangeAccountFactory()
+    row = PaperBalance.objects.create(account=account, asset="USDT")
+    update = CompiledUpdate(PaperBalance, ("free", "locked"))
+
+    update.run(row.pk, locked=Decimal("5"), free=Decimal("5"))  # compiled here: equal values
+    update.run(row.pk, locked=Decimal("1"), free=Decimal("9"))
+
+    found = PaperBalance.objects.get(pk=row.pk)
+    assert (found.free, found.locked) == (Decimal("9"), Decimal("1"))
+
+
+def test_rows_are_matched_on_their_own_columns_whatever_the_order_of_the_match() -> None:
+    """Django sorts a filter's keywords; the compiled statement matches in the order it was given."""
+    account = ExchangeAccountFactory()
+    groups = {
+        tf: PositionGroupFactory(account=account, symbol=symbol, timeframe=tf)
+        for tf, symbol in (("X", "X"), ("15", "ETH/USDT"), ("ETH/USDT", "15"))
+    }
+    update = CompiledUpdate(PositionGroup, ("fees_paid",), where=("timeframe", "symbol"))
+
+    update.run("X", "X", fees_paid=Decimal("1"))  # compiled here: equal values to match
+    changed = update.run("15", "ETH/USDT", fees_paid=Decimal("2"))
+
+    assert changed == 1
+    fees = {tf: PositionGroup.objects.get(pk=g.pk).fees_paid for tf, g in groups.items()}
+    assert fees == {"X": Decimal("1"), "15": Decimal("2"), "ETH/USDT": Decimal("0")}
