@@ -8,7 +8,7 @@ this class only loads rows, applies those rules and saves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -17,6 +17,7 @@ from django.db import transaction
 from trading.core.precision import order_violations
 from trading.core.types import MarketRules, OrderSide
 
+from . import paper_rows
 from .core import paper_matching as pm
 from .core.adapter import (
     Balance,
@@ -110,7 +111,7 @@ class PaperExchange:
                         placed[n] = self._place(request, prices.get(request.symbol), balances)
                     except ExchangeError as exc:
                         outcomes[n] = exc
-            self._insert(list(placed.values()))
+            paper_rows.insert_orders(list(placed.values()))
             save_balances(balances)
         return [report_of(placed[n]) if n in placed else o for n, o in enumerate(outcomes)]  # type: ignore[misc]
 
@@ -178,16 +179,6 @@ class PaperExchange:
         self._relock(row, balances[base], balances[quote])
         return row
 
-    @staticmethod
-    def _insert(rows: list[PaperOrder]) -> None:
-        """Insert the placed rows, then give each the venue's id, known only now (from its pk)."""
-        if not rows:
-            return
-        PaperOrder.objects.bulk_create(rows)
-        for row in rows:
-            row.exchange_order_id = f"P{row.pk:06d}"
-        PaperOrder.objects.bulk_update(rows, ["exchange_order_id"])
-
     def cancel_order(self, client_order_id: str, symbol: str) -> OrderReport:
         """Cancel a resting order and release its funds; a done order's report comes back unchanged."""
         outcome = self.cancel_orders([(client_order_id, symbol)])[0]
@@ -236,10 +227,12 @@ class PaperExchange:
 
     def fetch_balance(self) -> dict[str, Balance]:
         """Every asset's balance; the first call seeds `starting_balance_usdt` USDT."""
-        with transaction.atomic():
-            self._ensure_seeded()
-        rows = PaperBalance.objects.filter(account=self.account).order_by("asset")
-        return {row.asset: Balance(row.asset, plain(row.free), plain(row.locked)) for row in rows}
+        rows = paper_rows.balance_rows(self.account)
+        if not rows:  # first use (an emptied USDT row stays, so this happens once)
+            with transaction.atomic():
+                self._ensure_seeded()
+            rows = paper_rows.balance_rows(self.account)
+        return {asset: Balance(asset, plain(free), plain(locked)) for asset, free, locked in rows}
 
     def hint_price(self, symbol: str, price: Decimal) -> None:
         """Seed a symbol's price from a signal if it has none yet. Never matches orders."""
@@ -362,18 +355,16 @@ class PaperExchange:
 
     def _balances_for_update(self, *assets: str, seed: bool = False) -> Balances:
         """The assets' balance rows, locked; missing ones are created (`seed`: first use seeds USDT)."""
-        rows = self._locked_balances(assets)
+        rows = paper_rows.locked_balances(self.account, assets)
         if seed and SEED_ASSET not in rows:  # a USDT row means the account was seeded already
             self._ensure_seeded()
-            rows.update(self._locked_balances([SEED_ASSET] if SEED_ASSET in assets else []))
+            rows.update(
+                paper_rows.locked_balances(self.account, [SEED_ASSET] if SEED_ASSET in assets else [])
+            )
         for asset in assets:
             if asset not in rows:
                 rows[asset] = PaperBalance.objects.create(account=self.account, asset=asset)
         return Balances(rows)
-
-    def _locked_balances(self, assets: Iterable[str]) -> dict[str, PaperBalance]:
-        rows = PaperBalance.objects.select_for_update().filter(account=self.account, asset__in=list(assets))
-        return {row.asset: row for row in rows}
 
     def _apply_fill(self, row: PaperOrder, fill: pm.Fill, base: PaperBalance, quote: PaperBalance) -> None:
         fee = pm.fee_for(fill.notional, self.fee_percent)

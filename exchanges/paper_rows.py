@@ -5,6 +5,9 @@ Kept apart from `paper.py` (the venue's behaviour) so the adapter reads as what 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
+
 from django.db import connection
 
 from trading.compiled import CompiledUpdate
@@ -13,6 +16,7 @@ from trading.core.types import OrderSide
 from .core import paper_matching as pm
 from .core.adapter import OrderReport, OrderStatus, OrderType
 from .markets import plain
+from .models import ExchangeAccount
 from .paper_models import PaperBalance, PaperOrder
 
 _BALANCE = CompiledUpdate(PaperBalance, ("free", "locked"))
@@ -28,6 +32,28 @@ def commit_lazily() -> None:
     if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def insert_orders(rows: list[PaperOrder]) -> None:
+    """Insert the placed rows, then give each the venue's id, known only now (from its pk)."""
+    if not rows:
+        return
+    PaperOrder.objects.bulk_create(rows)
+    for row in rows:
+        row.exchange_order_id = f"P{row.pk:06d}"
+    PaperOrder.objects.bulk_update(rows, ["exchange_order_id"])
+
+
+def balance_rows(account: ExchangeAccount) -> list[tuple[str, Decimal, Decimal]]:
+    """(asset, free, locked) of every asset, as plain tuples: an account that traded many coins has
+    a row per coin, and the engine reads them for every entry's funds check."""
+    rows = PaperBalance.objects.filter(account=account).order_by("asset")
+    return list(rows.values_list("asset", "free", "locked"))
+
+
+def locked_balances(account: ExchangeAccount, assets: Iterable[str]) -> dict[str, PaperBalance]:
+    rows = PaperBalance.objects.select_for_update().filter(account=account, asset__in=list(assets))
+    return {row.asset: row for row in rows}
 
 
 def match_order(row: PaperOrder) -> pm.MatchOrder:

@@ -64,6 +64,8 @@ class EngineContext:
     # When each market's price was last sampled for the group chart (price_history.py; read from
     # the table once per market after a restart).
     sampled_at: dict[tuple[int, str], datetime] = field(default_factory=dict)
+    # Prices a batch of signals received, sampled for the chart when it ends (`price_history.record`).
+    unsampled_prices: dict[tuple[int, str], Decimal] = field(default_factory=dict)
     paused_until: dict[int, datetime] = field(default_factory=dict)
     _health_written: dict[int, datetime] = field(default_factory=dict)
     # Fills booked since the risk engine last looked (`evaluate_on_fill`), and when it last ran.
@@ -191,6 +193,9 @@ class EngineContext:
         return self.cached(("account", account.pk), lambda: account)
 
     def account_by_id(self, account_id: int) -> ExchangeAccount:
+        known = self.recall(("account", account_id))  # the batch routed a signal to it already
+        if known is not None:
+            return known
         load = lambda: ExchangeAccount.objects.get(pk=account_id)  # noqa: E731
         return self.cached_account(self.cached(("account-id", account_id), load))
 

@@ -18,7 +18,7 @@ from ..core.sizing import PyramidSize, pyramid_size
 from ..core.types import Intent, Side, SizeType
 from ..core.webhook_payload import risk_levels
 from ..models import PositionGroup, QueueEntry, Signal, SignalStatus
-from . import admission, crashpoints, positions, queueing
+from . import admission, crashpoints, positions, price_history, queueing
 from .context import EngineContext
 from .fencing import LeaseLost
 from .signal_market import (
@@ -50,6 +50,7 @@ def apply_pending(ctx: EngineContext, limit: int = BATCH, stop: Callable[[], boo
                 break
             apply_signal(ctx, signal)
             applied += 1
+    price_history.record_held(ctx)  # the chart's samples, after the batch's orders have left
     return applied
 
 

@@ -37,7 +37,9 @@ def rule_row(ctx: EngineContext, account_id: int, field: str, value: str) -> Mar
     """
     key = (account_id, field, value)
     if key not in ctx.market_rows:
-        ctx.market_rows[key] = _RULE_BY[field].first(account_id, value)
+        row = ctx.market_rows[key] = _RULE_BY[field].first(account_id, value)
+        if row is not None:  # a symbol is unique per account: the entry's own lookup by it is answered
+            ctx.market_rows.setdefault((account_id, "symbol", row.symbol), row)
     return ctx.market_rows[key]
 
 

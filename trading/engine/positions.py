@@ -70,6 +70,7 @@ def open_group(
             aggregate_tp_percent=ctx.cfg.grid_strategy.aggregate_tp_percent,
             stop_loss=levels.stop_loss,
             opened_at=ctx.now(),
+            pyramid_count=1,  # its first pyramid, added below in the same transaction
         )
         ctx.forget(POOL)
         events.record(
@@ -102,7 +103,7 @@ def add_pyramid(
     with orders.fenced(ctx):
         pyramid = Pyramid.objects.create(
             group=group,
-            index=group.pyramid_count,
+            index=0 if new_group else group.pyramid_count,
             signal=signal,
             base_price=plan.base_price,
             size_amount=size.amount,
@@ -129,12 +130,13 @@ def add_pyramid(
                 for planned in plan.legs
             ]
         )
-        group.pyramid_count += 1
-        changed = ("pyramid_count", "updated_at")
-        if levels.stop_loss is not None and levels.stop_loss != group.stop_loss and not new_group:
-            group.stop_loss = levels.stop_loss  # the latest entry's stop is the group's
-            changed += ("stop_loss",)
-        save_fields(group, changed)
+        if not new_group:  # a new group was created counting its first pyramid
+            group.pyramid_count += 1
+            changed = ("pyramid_count", "updated_at")
+            if levels.stop_loss is not None and levels.stop_loss != group.stop_loss:
+                group.stop_loss = levels.stop_loss  # the latest entry's stop is the group's
+                changed += ("stop_loss",)
+            save_fields(group, changed)
         _record_levels(ctx, group, pyramid, levels)
         if plan.adjustments:
             events.record(

@@ -51,8 +51,14 @@ def _latest(markets: list[Market]) -> dict[Market, datetime]:
 def record(ctx: EngineContext, prices: Mapping[Market, Decimal]) -> int:
     """Keep the received prices that are due a sample; how many were written. The engine
     remembers when it sampled each market (`ctx.sampled_at`), so a fetch costs no query unless a
-    sample is due (or the market is new to this run)."""
+    sample is due (or the market is new to this run).
+
+    Within a batch of signals the prices wait for `record_held` (0 now): the chart can take them
+    a few milliseconds late, an entry's first order should not wait for a chart's write."""
     if not prices:
+        return 0
+    if ctx.batching:
+        ctx.unsampled_prices.update(prices)
         return 0
     unknown = [market for market in prices if market not in ctx.sampled_at]
     if unknown:
@@ -67,6 +73,12 @@ def record(ctx: EngineContext, prices: Mapping[Market, Decimal]) -> int:
             )
         ctx.sampled_at.update(dict.fromkeys(due, now))
     return len(due)
+
+
+def record_held(ctx: EngineContext) -> int:
+    """Write the samples a batch of signals held back (`record`), once its orders have left."""
+    held, ctx.unsampled_prices = ctx.unsampled_prices, {}
+    return record(ctx, held)
 
 
 def prune(ctx: EngineContext) -> int:
