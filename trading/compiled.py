@@ -29,7 +29,8 @@ Value = int | str
 
 
 class CompiledSelect(Generic[M]):
-    """`build(*values)` → a queryset of one model; `.first(*values)` is `build(*values).first()`."""
+    """`build(*values)` → a queryset of one model; `.first(*values)` is `build(*values).first()` and
+    `.all(*values)` is `list(build(*values))` (annotations become attributes, as on the queryset's)."""
 
     def __init__(self, build: Callable[..., QuerySet[M]], *placeholders: Value) -> None:
         for value in placeholders:
@@ -37,31 +38,35 @@ class CompiledSelect(Generic[M]):
                 raise TypeError(f"placeholders are int or str, not {type(value).__name__}")
         self._build = build
         self._placeholders = placeholders
-        self._by_vendor: dict[str, tuple[type[M], str, tuple, tuple[int, ...]]] = {}
+        self._by_vendor: dict[tuple[str, bool], tuple[type[M], str, tuple, tuple[int, ...]]] = {}
 
     def first(self, *values: Value) -> M | None:
-        model, sql, params = self._bound(values)
+        model, sql, params = self._bound(values, first=True)
         return next(iter(model._default_manager.raw(sql, params)), None)
 
-    def _bound(self, values: tuple[Value, ...]) -> tuple[type[M], str, list]:
+    def all(self, *values: Value) -> list[M]:
+        model, sql, params = self._bound(values, first=False)
+        return list(model._default_manager.raw(sql, params))
+
+    def _bound(self, values: tuple[Value, ...], *, first: bool) -> tuple[type[M], str, list]:
         if len(values) != len(self._placeholders):
             raise TypeError(f"expected {len(self._placeholders)} values, got {len(values)}")
         for value, placeholder in zip(values, self._placeholders, strict=True):
             if type(value) is not type(placeholder):
                 raise TypeError(f"{value!r}: expected {type(placeholder).__name__}")
-        vendor = connections[DEFAULT_DB_ALIAS].vendor
-        if vendor not in self._by_vendor:
-            self._by_vendor[vendor] = self._compile()
-        model, sql, params, positions = self._by_vendor[vendor]
+        key = (connections[DEFAULT_DB_ALIAS].vendor, first)
+        if key not in self._by_vendor:
+            self._by_vendor[key] = self._compile(first=first)
+        model, sql, params, positions = self._by_vendor[key]
         bound = list(params)
         for position, value in zip(positions, values, strict=True):
             bound[position] = value
         return model, sql, bound
 
-    def _compile(self) -> tuple[type[M], str, tuple, tuple[int, ...]]:
+    def _compile(self, *, first: bool) -> tuple[type[M], str, tuple, tuple[int, ...]]:
         queryset = self._build(*self._placeholders)
-        # As QuerySet.first(): its own ordering, else the primary key's.
-        queryset = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+        if first:  # as QuerySet.first(): its own ordering, else the primary key's
+            queryset = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
         sql, params = queryset.query.sql_with_params()
         positions = []
         for placeholder in self._placeholders:

@@ -10,14 +10,16 @@ from django.forms.models import model_to_dict
 
 from exchanges.models import MarketRule
 from trading.compiled import CompiledSelect
-from trading.engine import markets, queueing
+from trading.core.clientid import Purpose as P
+from trading.engine import dispatch, markets, queueing
 from trading.engine.context import EngineContext
-from trading.models import GroupStatus, PositionGroup, QueueEntry
+from trading.models import GroupStatus, OrderState, PositionGroup, QueueEntry
 from trading.models.groups import OPEN_STATUSES
 
 from ..factories import (
     ExchangeAccountFactory,
     MarketRuleFactory,
+    OrderFactory,
     PositionGroupFactory,
     QueueEntryFactory,
     SignalFactory,
@@ -147,3 +149,31 @@ def test_a_market_rule_is_the_one_the_queryset_finds(field) -> None:
             )
             assert same_row(markets.rule_row(EngineContext(), account.pk, field, value), expected)
     assert markets.rule_row(EngineContext(), second.pk, field, asked[field][1]).account_id == second.pk
+
+
+@pytest.mark.parametrize("urgent_only", [False, True])
+def test_the_send_queue_lists_what_its_queryset_lists_in_its_order(groups, urgent_only) -> None:
+    """Every purpose, queued or not, on two accounts: the same rows, values and ranks, best first."""
+    first, second = groups[1], groups[2]
+    for group in (first, second):
+        for n, purpose in enumerate([P.DCA, P.ENTRY, P.TP_LEG, P.EXIT, P.DCA, P.RISK, P.REDUCE, P.TP_GROUP]):
+            OrderFactory(
+                group=group, purpose=purpose.value, state=OrderState.QUEUED, qty=Decimal(f"0.00{n + 1}")
+            )
+        OrderFactory(group=group, purpose=P.EXIT.value, state=OrderState.OPEN)  # at the venue: not queued
+    for group in (first, second):
+        expected = list(dispatch._queue(group.account_id, urgent_only))
+
+        found = dispatch._queued(group.account_id, urgent_only)
+
+        assert [order.pk for order in found] == [order.pk for order in expected]
+        assert all(same_row(a, b) and a.rank == b.rank for a, b in zip(found, expected, strict=True))
+    urgent = {P(order.purpose) for order in dispatch._queued(first.account_id, True)}
+    assert urgent == {
+        P.EXIT,
+        P.RISK,
+        P.TP_LEG,
+        P.TP_GROUP,
+        P.REDUCE,
+        P.ENTRY,
+    }  # every leg but the resting DCAs

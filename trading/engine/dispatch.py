@@ -15,6 +15,7 @@ from exchanges.core.adapter import ExchangeError, OrderReport
 from exchanges.models import ExchangeAccount
 from exchanges.ratelimit import OrderRateLimiter
 
+from ..compiled import CompiledSelect
 from ..core.clientid import Purpose
 from ..models import Order, OrderState
 from . import orders, sending
@@ -46,13 +47,25 @@ _RANK = Case(
 )
 
 
-def _queued(account_id: int, urgent_only: bool = False):
+def _queue(account_id: int, urgent_only: bool = False):
     queued = (
         Order.objects.filter(account_id=account_id, state=OrderState.QUEUED)
         .annotate(rank=_RANK)
         .order_by("rank", "id")
     )
     return queued.filter(rank__lte=URGENT) if urgent_only else queued
+
+
+# Read for every batch the engine sends (its CASE of ranks is costly to build): compiled once.
+_QUEUED = {
+    urgent_only: CompiledSelect(lambda account_id, u=urgent_only: _queue(account_id, u), -1)
+    for urgent_only in (False, True)
+}
+
+
+def _queued(account_id: int, urgent_only: bool = False) -> list[Order]:
+    """The account's QUEUED orders, best first (closes, then entries' first orders, then DCA legs)."""
+    return _QUEUED[urgent_only].all(account_id)
 
 
 ENTRIES = {Purpose.ENTRY.value, Purpose.DCA.value}
@@ -105,7 +118,7 @@ def dispatch(ctx: EngineContext, account_ids: set[int] | None = None, *, urgent_
         except ExchangeError as exc:
             ctx.note_error(account.pk, exc)
             continue
-        queue = list(_queued(account.pk, urgent_only))
+        queue = _queued(account.pk, urgent_only)
         sent += _send_queue(ctx, account, limiter, queue)
         if limiter is not None and (queue or _has_queued(account.pk)):
             ExchangeAccount.objects.filter(pk=account.pk).update(
