@@ -4,8 +4,9 @@ Django builds and compiles a queryset on every call. For the engine's commonest 
 market's live group", that is ~1 ms of CPU on a 2-vCPU machine, 2.5–5× what running the same
 SQL costs (docs/benchmarks.md §10.10). A `CompiledSelect` asks its queryset for its SQL once per
 database, built with placeholder values it finds again among the parameters. Then every call runs
-that SQL with the real values through `Model.objects.raw()`, whose rows become model instances
-through the same field converters as a queryset's.
+that SQL with the real values on Django's cursor, and its rows become model instances as a
+queryset's do: through the compiler's own field converters, then `Model.from_db` (what
+`Model.objects.raw()` does too, but it works out its columns again on every call).
 
 The SQL is still Django's, right for either database. A lookup swaps in int and str values only:
 they reach both databases exactly as the ORM would send them, so none needs a field's preparation.
@@ -16,6 +17,7 @@ UPDATE does, and checks once, on the call that compiles it, that its parameters 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Generic, TypeVar
 
@@ -28,6 +30,40 @@ M = TypeVar("M", bound=Model)
 Value = int | str
 
 
+@dataclass(frozen=True)
+class _Select(Generic[M]):
+    """A compiled SELECT and how its rows become instances, as the ORM's `ModelIterable` makes them."""
+
+    model: type[M]
+    sql: str
+    params: tuple
+    positions: tuple[int, ...]  # where each placeholder's value goes
+    init_list: tuple[str, ...]  # the model's columns, in select order (from the first column)
+    converters: dict  # position → (converters, expression): the compiler's own
+    annotations: tuple[tuple[str, int], ...]  # annotation attributes and their positions
+
+    def rows(self, values: tuple[Value, ...]) -> list[M]:
+        connection = connections[DEFAULT_DB_ALIAS]  # this thread's, as the ORM's would be
+        bound = list(self.params)
+        for position, value in zip(self.positions, values, strict=True):
+            bound[position] = value
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, bound)
+            fetched = cursor.fetchall()
+        found = []
+        width = len(self.init_list)
+        for row in fetched:
+            row = list(row)
+            for position, (converters, expression) in self.converters.items():
+                for converter in converters:
+                    row[position] = converter(row[position], expression, connection)
+            instance = self.model.from_db(DEFAULT_DB_ALIAS, self.init_list, row[:width])
+            for name, position in self.annotations:
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
+
+
 class CompiledSelect(Generic[M]):
     """`build(*values)` → a queryset of one model; `.first(*values)` is `build(*values).first()` and
     `.all(*values)` is `list(build(*values))` (annotations become attributes, as on the queryset's)."""
@@ -38,17 +74,15 @@ class CompiledSelect(Generic[M]):
                 raise TypeError(f"placeholders are int or str, not {type(value).__name__}")
         self._build = build
         self._placeholders = placeholders
-        self._by_vendor: dict[tuple[str, bool], tuple[type[M], str, tuple, tuple[int, ...]]] = {}
+        self._by_vendor: dict[tuple[str, bool], _Select[M]] = {}
 
     def first(self, *values: Value) -> M | None:
-        model, sql, params = self._bound(values, first=True)
-        return next(iter(model._default_manager.raw(sql, params)), None)
+        return next(iter(self._select(values, first=True).rows(values)), None)
 
     def all(self, *values: Value) -> list[M]:
-        model, sql, params = self._bound(values, first=False)
-        return list(model._default_manager.raw(sql, params))
+        return self._select(values, first=False).rows(values)
 
-    def _bound(self, values: tuple[Value, ...], *, first: bool) -> tuple[type[M], str, list]:
+    def _select(self, values: tuple[Value, ...], *, first: bool) -> _Select[M]:
         if len(values) != len(self._placeholders):
             raise TypeError(f"expected {len(self._placeholders)} values, got {len(values)}")
         for value, placeholder in zip(values, self._placeholders, strict=True):
@@ -57,24 +91,33 @@ class CompiledSelect(Generic[M]):
         key = (connections[DEFAULT_DB_ALIAS].vendor, first)
         if key not in self._by_vendor:
             self._by_vendor[key] = self._compile(first=first)
-        model, sql, params, positions = self._by_vendor[key]
-        bound = list(params)
-        for position, value in zip(positions, values, strict=True):
-            bound[position] = value
-        return model, sql, bound
+        return self._by_vendor[key]
 
-    def _compile(self, *, first: bool) -> tuple[type[M], str, tuple, tuple[int, ...]]:
+    def _compile(self, *, first: bool) -> _Select[M]:
         queryset = self._build(*self._placeholders)
         if first:  # as QuerySet.first(): its own ordering, else the primary key's
             queryset = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
-        sql, params = queryset.query.sql_with_params()
+        compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()  # also sets up `select` and `klass_info`
+        info = compiler.klass_info
+        if info["model"] is not queryset.model or info.get("related_klass_infos") or info["select_fields"][0]:
+            raise ValueError(f"{sql}: only the model's own columns, first, are compiled")
         positions = []
         for placeholder in self._placeholders:
             found = [i for i, p in enumerate(params) if type(p) is type(placeholder) and p == placeholder]
             if len(found) != 1:
                 raise ValueError(f"placeholder {placeholder!r} appears {len(found)} times in {sql}")
             positions.append(found[0])
-        return queryset.model, sql, tuple(params), tuple(positions)
+        columns = compiler.select[: info["select_fields"][-1] + 1]
+        return _Select(
+            model=queryset.model,
+            sql=sql,
+            params=tuple(params),
+            positions=tuple(positions),
+            init_list=tuple(column.target.attname for column, _, _ in columns),
+            converters=compiler.get_converters([expression for expression, _, _ in compiler.select]),
+            annotations=tuple(compiler.annotation_col_map.items()),
+        )
 
 
 class CompiledUpdate:
