@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Expression, Field, Model, Q, QuerySet
 from django.db.models.signals import post_save, pre_save
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 M = TypeVar("M", bound=Model)
 Value = int | str
@@ -279,3 +279,75 @@ class CompiledSum:
         column = query.annotation_select["total"]
         converters = compiler.get_converters([column]).get(0, ((), column))[0]
         return sql, tuple(params), tuple(slots), tuple(converters), column
+
+
+class CompiledInsert:
+    """`Model.objects.bulk_create(rows)` for rows whose new ids nobody reads back, compiled once per
+    database and number of rows.
+
+    Every value is the field's `pre_save(row, add=True)` prepared by its `get_db_prep_save`, as the
+    ORM's INSERT does (the JSON of a JSONField included). The parameters go in the layout the ORM
+    chose for that statement: row after row, or (PostgreSQL, several rows) one array per column for
+    its UNNEST. The call that compiles checks that the ORM would have sent exactly those parameters.
+    """
+
+    MAX_PARAMS = 900  # beyond, the ORM splits the rows into batches (SQLite's limit): it is used instead
+
+    def __init__(self, model: type[Model]) -> None:
+        self._model = model
+        self._by_shape: dict[tuple[str, int], tuple[str, bool]] = {}
+
+    @cached_property
+    def fields(self) -> tuple[Field, ...]:
+        return tuple(
+            f for f in self._model._meta.concrete_fields if not f.generated and f is not self._model._meta.pk
+        )
+
+    def run(self, rows: list[Model]) -> None:
+        if not rows:
+            return
+        if len(rows) * len(self.fields) > self.MAX_PARAMS:
+            self._model._default_manager.bulk_create(rows)
+            return
+        connection = connections[DEFAULT_DB_ALIAS]
+        values = [[self._prepared(field, row, connection) for field in self.fields] for row in rows]
+        shape = (connection.vendor, len(rows))
+        compiled = self._by_shape.get(shape)
+        if compiled is None:
+            compiled = self._by_shape[shape] = self._compile(rows, values)
+        sql, by_column = compiled
+        params = (
+            [list(column) for column in zip(*values, strict=True)]
+            if by_column
+            else [v for row in values for v in row]
+        )
+        with transaction.mark_for_rollback_on_error(DEFAULT_DB_ALIAS), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    @staticmethod
+    def _prepared(field: Field, row: Model, connection) -> object:
+        value = field.pre_save(row, add=True)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{field.name}: an expression is inserted by the ORM, not compiled")
+        return field.get_db_prep_save(value, connection=connection)
+
+    def _compile(self, rows: list[Model], values: list[list]) -> tuple[str, bool]:
+        query = InsertQuery(self._model)
+        query.insert_values(self.fields, rows)
+        statements = query.get_compiler(DEFAULT_DB_ALIAS).as_sql()  # no RETURNING: ids are not read
+        if len(statements) != 1:
+            raise ValueError(f"{self._model.__name__}: {len(rows)} rows take {len(statements)} statements")
+        sql, orm_params = statements[0]
+        flat = [v for row in values for v in row]
+        by_column = [list(column) for column in zip(*values, strict=True)]
+        for layout, params in ((False, flat), (True, by_column)):
+            if _same(list(orm_params), params):
+                return sql, layout
+        raise ValueError(f"{sql} takes {orm_params!r}, not the values it would be given")
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal parameters; adapters without equality (psycopg's Jsonb) by type and representation."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and (a == b or repr(a) == repr(b))

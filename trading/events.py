@@ -15,11 +15,14 @@ from typing import Any
 from django.conf import settings
 
 from . import live
+from .compiled import CompiledInsert
 from .core.webhook_payload import MIN_MASKED_SECRET
 from .models import Event
 
 _file_logger: logging.Logger | None = None
 _held = threading.local()  # events of an open `batched()` block (per thread: web threads record too)
+# One INSERT per engine transaction that records anything: compiled once (trading/compiled.py).
+_EVENTS = CompiledInsert(Event)
 
 Category = Event.Category
 Severity = Event.Severity
@@ -87,8 +90,7 @@ def batched() -> Iterator[None]:
     _held.events = []
     try:
         yield
-        if _held.events:
-            Event.objects.bulk_create(_held.events)
+        _EVENTS.run(_held.events)
     finally:
         _held.events = None
 
