@@ -14,6 +14,7 @@ from trading.core.clientid import Purpose
 from trading.engine.wakeup import Waker
 from trading.models import Order, PositionGroup, Signal, SignalStatus
 
+from ..conftest import configure
 from .engine_world import paper_account
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +145,45 @@ def test_an_exit_in_a_batch_sends_its_close_at_once_not_with_the_batch(driver, v
     assert [_purpose(cid) for cid in first_batch] == [Purpose.EXIT.value]
     assert still_waiting == 2  # the two entries were decided after the close had left
     assert Signal.objects.get(trade_id="exit").status == SignalStatus.APPLIED
+
+
+def test_the_risk_look_after_fills_waits_until_the_bursts_last_entry_is_decided(driver, monkeypatch):
+    """The first entry's DCA0 fills while the second entry of the burst waits: the evaluation after
+    fills runs once the second is decided too, not in between; the interval's is never held."""
+    from risk.engine import cycle
+
+    configure(risk_engine={"evaluate_on_fill": True, "evaluate_interval_sec": 3600})
+    driver.tick()  # the config applied (new adapters), the interval's first evaluation behind us
+    venue = driver.engine.ctx.adapter(paper_account())
+    venue.__class__ = RecordingPaper
+    venue.calls = []
+    looked: list[list[str]] = []
+    real_run_cycle = cycle.run_cycle
+
+    def run_cycle(ctx, **kwargs):
+        looked.append(
+            sorted(Signal.objects.filter(status=SignalStatus.RECEIVED).values_list("trade_id", flat=True))
+        )
+        return real_run_cycle(ctx, **kwargs)
+
+    monkeypatch.setattr(cycle, "run_cycle", run_cycle)
+    waker = Waker()
+
+    def second_arrives() -> None:
+        driver.webhook(symbol="ETHUSDT", price="2000", trade_id="second")
+        waker.wake()
+
+    venue.on_first_call = second_arrives
+    driver.webhook(symbol="BTCUSDT", price="43000", trade_id="first")
+
+    waker.run(lambda: driver.engine.tick().more_waiting)
+
+    assert (
+        [batch for batch, _ in venue.calls][:2]
+        == [  # both DCA0s left, the second mid-tick
+            [o.client_order_id for o in Order.objects.filter(purpose=Purpose.ENTRY.value).order_by("id")][:1],
+            [o.client_order_id for o in Order.objects.filter(purpose=Purpose.ENTRY.value).order_by("id")][1:],
+        ]
+    )
+    assert looked and looked[0] == []  # the first look came with nothing left to decide
+    assert driver.engine.ctx.fills_since_risk == 0  # and it took in both entries' fills

@@ -163,7 +163,7 @@ class Engine:
             report.expired = queueing.expire(ctx)
         if not paused:
             report.promoted = promotion.promote_ready(ctx)
-        report.risk_actions = self._risk_step(report, paused=bool(paused))
+        report.risk_actions = self._risk_step(report, paused=bool(paused), hold=hold)
         return report
 
     def _hold_resting_legs(self, *, backlog: bool) -> bool:
@@ -177,12 +177,17 @@ class Engine:
             self._holding_since = now
         return now - self._holding_since < HOLD_LEGS_MAX
 
-    def _risk_step(self, report: TickReport, *, paused: bool) -> int:
-        """Every `evaluate_interval_sec`, and after fills when `evaluate_on_fill`; one action at most."""
+    def _risk_step(self, report: TickReport, *, paused: bool, hold: bool = False) -> int:
+        """Every `evaluate_interval_sec`, and after fills when `evaluate_on_fill`; one action at most.
+
+        While a burst of signals is still being decided (`hold`: its resting legs wait too, at most
+        HOLD_LEGS_MAX), the evaluation after fills waits for the tick that finds the inbox empty:
+        the fills are the burst's own DCA0s, and the next entry of the burst should not queue behind
+        a look at every open group. The interval's evaluation is never held."""
         settings = self.ctx.cfg.risk_engine
         now = self.ctx.now()
         # Fills are counted where they are booked (sync, price commands, feeds, placement).
-        after_fill = settings.evaluate_on_fill and self.ctx.fills_since_risk > 0
+        after_fill = settings.evaluate_on_fill and self.ctx.fills_since_risk > 0 and not hold
         if not (after_fill or cycle.due(self.ctx.last_risk_at, now, settings.evaluate_interval_sec)):
             return 0
         if paused:
