@@ -20,6 +20,7 @@ from .models import ExchangeAccount
 from .paper_models import PaperBalance, PaperOrder
 
 _BALANCE = CompiledUpdate(PaperBalance, ("free", "locked"))
+_VENUE_ID = CompiledUpdate(PaperOrder, ("exchange_order_id",))
 
 
 def commit_lazily() -> None:
@@ -41,7 +42,10 @@ def insert_orders(rows: list[PaperOrder]) -> None:
     PaperOrder.objects.bulk_create(rows)
     for row in rows:
         row.exchange_order_id = f"P{row.pk:06d}"
-    PaperOrder.objects.bulk_update(rows, ["exchange_order_id"])
+    if len(rows) == 1:  # an entry's DCA0 on its own: the compiled statement, not a CASE built for it
+        _VENUE_ID.run(rows[0].pk, exchange_order_id=rows[0].exchange_order_id)
+    else:
+        PaperOrder.objects.bulk_update(rows, ["exchange_order_id"])
 
 
 def balance_rows(account: ExchangeAccount) -> list[tuple[str, Decimal, Decimal]]:

@@ -142,6 +142,42 @@ def test_a_paper_balance_is_written_as_the_querysets_update_writes_it() -> None:
     }
 
 
+@pytest.mark.parametrize("count", [1, 3])
+def test_placed_paper_orders_get_the_venue_id_of_their_row_one_or_several(count) -> None:
+    """One order (an entry's DCA0) takes the compiled UPDATE, several the ORM's bulk_update: the
+    same id either way, written to its own row only."""
+    from exchanges.paper_models import PaperOrder
+
+    account = ExchangeAccountFactory()
+    untouched = PaperOrder.objects.create(
+        account=account, client_order_id="other", exchange_order_id="P-keep", symbol="BTC/USDT",
+        side="buy", type="limit", qty=Decimal("1"), price=Decimal("1"), created_at=T0, updated_at=T0,
+    )  # fmt: skip
+    rows = [
+        PaperOrder(
+            account=account,
+            client_order_id=f"c{n}",
+            exchange_order_id="",
+            symbol="BTC/USDT",
+            side="buy",
+            type="limit",
+            qty=Decimal("1"),
+            price=Decimal("1"),
+            created_at=T0,
+            updated_at=T0,
+        )  # fmt: skip
+        for n in range(count)
+    ]
+
+    paper_rows.insert_orders(rows)
+
+    for row in rows:
+        assert (
+            PaperOrder.objects.get(pk=row.pk).exchange_order_id == f"P{row.pk:06d}" == row.exchange_order_id
+        )
+    assert PaperOrder.objects.get(pk=untouched.pk).exchange_order_id == "P-keep"
+
+
 def saved_both_ways(make, change, fields: tuple[str, ...]):
     """Two equal rows, changed alike: one saved by `save(update_fields=…)`, one by `save_fields`."""
     by_orm, compiled = make(), make()
