@@ -10,8 +10,10 @@ queryset's do: through the compiler's own field converters, then `Model.from_db`
 
 The SQL is still Django's, right for either database. A lookup swaps in int and str values only:
 they reach both databases exactly as the ORM would send them, so none needs a field's preparation.
-A `CompiledUpdate` prepares each new value with its field's own `get_db_prep_save`, as the ORM's
-UPDATE does, and checks once, on the call that compiles it, that its parameters are the ORM's.
+A `CompiledUpdate` (and `CompiledInsert`) prepares each new value with its field's own
+`get_db_prep_save`, as the ORM's UPDATE (INSERT) does, and checks once, on the call that compiles
+it, that its parameters are the ORM's. A `CompiledSum` escapes a value that sits inside a LIKE
+pattern as the ORM does, and checks its first answer against `aggregate()`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,52 @@ M = TypeVar("M", bound=Model)
 Value = int | str
 
 
+# Where a placeholder's value goes: its parameter's position, and for a value inside a LIKE pattern
+# the pattern as compiled (the placeholder's text in it is replaced by the escaped value).
+_Slot = tuple[int, str | None]
+
+
+def _check_values(values: tuple[Value, ...], placeholders: tuple[Value, ...]) -> None:
+    """One value per placeholder, each of its placeholder's kind: refused before anything is sent."""
+    if len(values) != len(placeholders):
+        raise TypeError(f"expected {len(placeholders)} values, got {len(values)}")
+    for value, placeholder in zip(values, placeholders, strict=True):
+        if type(value) is not type(placeholder):
+            raise TypeError(f"{value!r}: expected {type(placeholder).__name__}")
+
+
+def _slots(sql: str, params, placeholders: tuple[Value, ...], *, in_patterns: bool) -> tuple[_Slot, ...]:
+    """Each placeholder's one parameter: equal to it, or (`in_patterns`) a LIKE pattern holding it."""
+    slots = []
+    for placeholder in placeholders:
+        found: list[_Slot] = [
+            (i, None) for i, p in enumerate(params) if type(p) is type(placeholder) and p == placeholder
+        ]
+        if in_patterns and type(placeholder) is str:
+            found += [
+                (i, p)
+                for i, p in enumerate(params)
+                if type(p) is str and p != placeholder and placeholder in p
+            ]
+        if len(found) != 1:
+            raise ValueError(f"placeholder {placeholder!r} appears {len(found)} times in {sql}")
+        slots.append(found[0])
+    return tuple(slots)
+
+
+def _bind(
+    params: tuple, slots: tuple[_Slot, ...], placeholders: tuple[Value, ...], values, connection
+) -> list:
+    """The compiled parameters, each placeholder's slot given its value (escaped inside a pattern)."""
+    bound = list(params)
+    for (position, pattern), placeholder, value in zip(slots, placeholders, values, strict=True):
+        if pattern is None:
+            bound[position] = value
+        else:  # as the ORM escapes a LIKE lookup's value
+            bound[position] = pattern.replace(str(placeholder), connection.ops.prep_for_like_query(value))
+    return bound
+
+
 @dataclass(frozen=True)
 class _Select(Generic[M]):
     """A compiled SELECT and how its rows become instances, as the ORM's `ModelIterable` makes them."""
@@ -37,18 +85,16 @@ class _Select(Generic[M]):
     model: type[M]
     sql: str
     params: tuple
-    positions: tuple[int, ...]  # where each placeholder's value goes
+    placeholders: tuple[Value, ...]
+    slots: tuple[_Slot, ...]  # where each placeholder's value goes
     init_list: tuple[str, ...]  # the model's columns, in select order (from the first column)
     converters: dict  # position → (converters, expression): the compiler's own
     annotations: tuple[tuple[str, int], ...]  # annotation attributes and their positions
 
     def rows(self, values: tuple[Value, ...]) -> list[M]:
         connection = connections[DEFAULT_DB_ALIAS]  # this thread's, as the ORM's would be
-        bound = list(self.params)
-        for position, value in zip(self.positions, values, strict=True):
-            bound[position] = value
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, bound)
+            cursor.execute(self.sql, _bind(self.params, self.slots, self.placeholders, values, connection))
             fetched = cursor.fetchall()
         found = []
         width = len(self.init_list)
@@ -83,11 +129,7 @@ class CompiledSelect(Generic[M]):
         return self._select(values, first=False).rows(values)
 
     def _select(self, values: tuple[Value, ...], *, first: bool) -> _Select[M]:
-        if len(values) != len(self._placeholders):
-            raise TypeError(f"expected {len(self._placeholders)} values, got {len(values)}")
-        for value, placeholder in zip(values, self._placeholders, strict=True):
-            if type(value) is not type(placeholder):
-                raise TypeError(f"{value!r}: expected {type(placeholder).__name__}")
+        _check_values(values, self._placeholders)
         key = (connections[DEFAULT_DB_ALIAS].vendor, first)
         if key not in self._by_vendor:
             self._by_vendor[key] = self._compile(first=first)
@@ -102,18 +144,13 @@ class CompiledSelect(Generic[M]):
         info = compiler.klass_info
         if info["model"] is not queryset.model or info.get("related_klass_infos") or info["select_fields"][0]:
             raise ValueError(f"{sql}: only the model's own columns, first, are compiled")
-        positions = []
-        for placeholder in self._placeholders:
-            found = [i for i, p in enumerate(params) if type(p) is type(placeholder) and p == placeholder]
-            if len(found) != 1:
-                raise ValueError(f"placeholder {placeholder!r} appears {len(found)} times in {sql}")
-            positions.append(found[0])
         columns = compiler.select[: info["select_fields"][-1] + 1]
         return _Select(
             model=queryset.model,
             sql=sql,
             params=tuple(params),
-            positions=tuple(positions),
+            placeholders=self._placeholders,
+            slots=_slots(sql, params, self._placeholders, in_patterns=False),
             init_list=tuple(column.target.attname for column, _, _ in columns),
             converters=compiler.get_converters([expression for expression, _, _ in compiler.select]),
             annotations=tuple(compiler.annotation_col_map.items()),
@@ -222,10 +259,7 @@ class CompiledSum:
         self._by_vendor: dict[str, tuple] = {}
 
     def total(self, *values: Value) -> object:
-        if len(values) != len(self._placeholders) or any(
-            type(v) is not type(p) for v, p in zip(values, self._placeholders, strict=False)
-        ):
-            raise TypeError(f"expected values like {self._placeholders!r}, got {values!r}")
+        _check_values(values, self._placeholders)
         connection = connections[DEFAULT_DB_ALIAS]
         compiled = self._by_vendor.get(connection.vendor)
         if compiled is None:
@@ -241,14 +275,8 @@ class CompiledSum:
     def _run(self, compiled: tuple, values: tuple[Value, ...]) -> object:
         sql, params, slots, converters, column = compiled
         connection = connections[DEFAULT_DB_ALIAS]  # this thread's, as the ORM's would be
-        bound = list(params)
-        for (position, template), value, placeholder in zip(slots, values, self._placeholders, strict=True):
-            if template is None:
-                bound[position] = value
-            else:  # within a LIKE pattern
-                bound[position] = template.replace(placeholder, connection.ops.prep_for_like_query(value))
         with transaction.mark_for_rollback_on_error(DEFAULT_DB_ALIAS), connection.cursor() as cursor:
-            cursor.execute(sql, bound)
+            cursor.execute(sql, _bind(params, slots, self._placeholders, values, connection))
             (total,) = cursor.fetchone()
         for converter in converters:
             total = converter(total, column, connection)
@@ -263,22 +291,10 @@ class CompiledSum:
         query.clear_ordering(force=True)
         compiler = query.get_compiler(DEFAULT_DB_ALIAS)
         sql, params = compiler.as_sql()
-        slots = []
-        for placeholder in self._placeholders:
-            exact = [i for i, p in enumerate(params) if type(p) is type(placeholder) and p == placeholder]
-            inside = [
-                i
-                for i, p in enumerate(params)
-                if type(p) is str and p != placeholder and str(placeholder) in p
-            ]
-            if len(exact) + len(inside) != 1:
-                raise ValueError(
-                    f"placeholder {placeholder!r} appears {len(exact) + len(inside)} times in {sql}"
-                )
-            slots.append((exact[0], None) if exact else (inside[0], params[inside[0]]))
+        slots = _slots(sql, params, self._placeholders, in_patterns=True)
         column = query.annotation_select["total"]
         converters = compiler.get_converters([column]).get(0, ((), column))[0]
-        return sql, tuple(params), tuple(slots), tuple(converters), column
+        return sql, tuple(params), slots, tuple(converters), column
 
 
 class CompiledInsert:
