@@ -45,10 +45,18 @@ def _statements(queries: list[dict]) -> list[str]:
     return [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(control)]
 
 
-def test_an_accepted_webhook_runs_at_most_three_statements(engine, client):
+def test_an_accepted_webhook_runs_at_most_three_statements(engine, client, monkeypatch):
+    from types import SimpleNamespace
+
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from trading import config_service
+
+    # The config's version is re-read once CONFIG_RECHECK_SEC has passed: on a loaded machine the two
+    # requests can be that far apart. The clock the cache reads stands still here; the re-read is
+    # the next test's.
+    monkeypatch.setattr(config_service, "time", SimpleNamespace(monotonic=lambda: 1000.0))
     post(
         client, signal_payload(trade_id="warm-up")
     )  # the first request reads the config into this process's cache
@@ -224,3 +232,30 @@ def test_the_engine_heartbeat_records_when_the_last_webhook_arrived(engine, clie
     engine.heartbeat()
     latest = Signal.objects.order_by("-received_at").first().received_at
     assert EngineState.objects.get(pk=1).last_webhook_at == latest
+
+
+def test_the_webhook_rereads_the_configs_version_once_the_recheck_time_has_passed(
+    engine, client, monkeypatch
+):
+    """A config saved by another web process reaches this one within CONFIG_RECHECK_SEC: no config
+    query before that, one after."""
+    from types import SimpleNamespace
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from trading import config_service
+    from trading.webhooks import CONFIG_RECHECK_SEC
+
+    clock = [1000.0]
+    monkeypatch.setattr(config_service, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    config_service.forget_checked()  # the last check was on the real clock
+    post(client, signal_payload(trade_id="warm-up"))
+    reads = []
+    for trade_id, later in (("within", CONFIG_RECHECK_SEC / 2), ("after", CONFIG_RECHECK_SEC)):
+        clock[0] += later
+        with CaptureQueriesContext(connection) as captured:
+            assert post(client, signal_payload(trade_id=trade_id)).status_code == 202
+        reads.append(sum("trading_configdocument" in q["sql"] for q in captured.captured_queries))
+
+    assert reads == [0, 1]
