@@ -61,6 +61,9 @@ EXCHANGE_INFO = (
 ORDER_SIZE_QUOTE = Decimal(200)
 PROCESS_TIMEOUT_SEC = 180
 SEED = 7
+# Issue 10: p99 < 250 ms for singles and bursts; p50 < 30 ms "once the engine is woken, not polled",
+# which is the single signal's latency. A burst's median entry waits for the entries decided ahead
+# of it (docs/benchmarks.md §10.13), so its p50 is printed without a verdict.
 P99_TARGET_MS, P50_TARGET_MS = 250.0, 30.0
 
 
@@ -317,11 +320,12 @@ def report(results: list[Arrivals], where: str) -> None:
             complete and p99 < P99_TARGET_MS,
             **ctx,
         )
+        single = r.kind == "single"
         figure(
             f"signal → first order p50, {r.kind}",
-            f"< {P50_TARGET_MS:g} ms",
+            f"< {P50_TARGET_MS:g} ms" if single else "— (p50 < 30 ms is a woken engine's: single signals)",
             f"{p50:.1f} ms",
-            complete and p50 < P50_TARGET_MS,
+            (complete and p50 < P50_TARGET_MS) if single else None,
             **ctx,
         )
 

@@ -4,7 +4,9 @@ every environment variable they set. Static checks, no network, no Docker daemon
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -195,7 +197,7 @@ def test_dockerfile_is_multi_stage_non_root_with_a_healthcheck() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     stages = re.findall(r"^FROM\s+(\S+)", text, re.MULTILINE)
     assert len(stages) == 2 and all(s.startswith("python:3.11-slim") for s in stages)
-    assert "pip install ." in text
+    assert "pip install '.[serve]'" in text  # the web server the image runs comes with the serve extra
     assert "COPY --from=builder /opt/venv /opt/venv" in text
     runtime = text.split("\nFROM ")[-1]
     users = re.findall(r"^USER\s+(\S+)", runtime, re.MULTILINE)
@@ -203,7 +205,45 @@ def test_dockerfile_is_multi_stage_non_root_with_a_healthcheck() -> None:
     healthcheck = re.search(r"^HEALTHCHECK .*?CMD (.*)$", runtime, re.MULTILINE | re.DOTALL)
     assert healthcheck and "urllib" in healthcheck.group(1) and "/healthz" in healthcheck.group(1)
     assert 'VOLUME ["/data"]' in runtime and "ENGINE_DATA_DIR=/data" in runtime
-    assert re.search(r'^CMD \["daphne".*"engine_site\.asgi:application"\]', runtime, re.MULTILINE)
+    assert re.search(r'^CMD \["gunicorn".*"engine_site\.asgi:application"\]', runtime, re.MULTILINE)
+
+
+def _docker_cmd() -> list[str]:
+    runtime = (DEPLOY / "Dockerfile").read_text().split("\nFROM ")[-1]
+    return json.loads(re.search(r"^CMD (\[.*\])$", runtime, re.MULTILINE).group(1))
+
+
+def _web_unit_command() -> list[str]:
+    return shlex.split(_unit(UNITS / "tv-engine-web.service")["Service.ExecStart"][0])
+
+
+def _without(argv: list[str], *options: str) -> list[str]:
+    """`argv` without these options and their values (they differ by design between image and unit)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in options:
+            skip = True
+        else:
+            kept.append(arg)
+    return kept
+
+
+def test_the_image_runs_the_web_units_command() -> None:
+    """tests/e2e/test_production_web.py serves the unit's command line; the image must run the same
+    server the same way, apart from where it listens and which proxy it trusts."""
+    image, unit = _docker_cmd(), _web_unit_command()
+    assert image[0] == "gunicorn" and unit[0].endswith("/gunicorn")
+    assert _without(image[1:], "--bind", "--forwarded-allow-ips") == _without(
+        unit[1:], "--bind", "--forwarded-allow-ips"
+    )
+    assert image[image.index("--bind") + 1] == "0.0.0.0:8000"
+    assert unit[unit.index("--bind") + 1] == "127.0.0.1:8000"
+    assert image[image.index("--worker-class") + 1] == "uvicorn_worker.UvicornWorker"
+    # gunicorn's graceful stop must end before the service manager kills it.
+    graceful = int(unit[unit.index("--graceful-timeout") + 1])
+    assert graceful < _seconds(_unit(UNITS / "tv-engine-web.service")["Service.TimeoutStopSec"][0] + "s")
 
 
 def test_dockerfile_copies_what_settings_find_next_to_the_packages() -> None:
@@ -220,7 +260,7 @@ def _command_exists(argv: list[str]) -> bool:
     if "manage.py" in argv:
         name = argv[argv.index("manage.py") + 1]
         return any((ROOT / p / "management" / "commands" / f"{name}.py").exists() for p in SOURCE_PACKAGES)
-    if argv[0].endswith("/daphne"):
+    if argv[0].endswith(("/daphne", "/gunicorn")):
         module, _, attribute = argv[-1].partition(":")
         path = ROOT / (module.replace(".", "/") + ".py")
         return path.exists() and re.search(rf"^{attribute}\s*=", path.read_text(), re.MULTILINE) is not None
