@@ -159,7 +159,8 @@ def count_in_process(
         tally["statements"] += 1
         if kinds:
             by_kind[statement_kind(sql) + (f"  ← {call_site()}" if sites else "")] += 1
-        tally["lazy"] += sql.startswith("SET LOCAL synchronous_commit")  # PostgreSQL: no fsync wait
+        # PostgreSQL: no fsync wait, set on its own or in the fence's round trip (fencing.fence)
+        tally["lazy"] += "SET LOCAL synchronous_commit TO OFF" in sql
         return execute(sql, params, many, context)
 
     def count_commit(commit=connection.commit):
