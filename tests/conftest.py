@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, settings
 
 TEST_SECRET = "test-webhook-secret"
+
+# Property tests judge results, never speed: hypothesis's default 200 ms deadline per example (and
+# its "too slow" health check) are timed assertions, and CI runs them with both cores busy, where
+# a plain example can take longer. Tests may still set their own settings on top of these.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 # Fixtures through which a test reaches the suite's database (pytest-django's, and `live_server`).
 _DATABASE_FIXTURES = {

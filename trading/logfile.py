@@ -10,7 +10,7 @@ import logging
 import logging.handlers
 import os
 
-from .config_sections import LoggingSettings
+from .config_operations import LoggingSettings
 
 MB = 1024 * 1024
 # Set in the environment, LOG_LEVEL wins over the config (as ENGINE_WEBHOOK_SECRET does): whoever

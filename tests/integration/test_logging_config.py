@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from trading import config_service, logfile
-from trading.config_sections import LoggingSettings
+from trading.config_operations import LoggingSettings
 
 from ..conftest import configure
 

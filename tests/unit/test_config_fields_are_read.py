@@ -19,7 +19,10 @@ from trading.config_sections import RETIRED_FIELDS, SECTIONS, EngineConfig
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("trading", "risk", "exchanges", "dashboard", "engine_site", "templates")
 # The schema and its generated reference name every field without reading it.
-SCHEMA_FILES = {ROOT / "trading" / "config_sections.py", ROOT / "trading" / "config_reference.py"}
+SCHEMA_FILES = {
+    ROOT / "trading" / name
+    for name in ("config_base.py", "config_sections.py", "config_operations.py", "config_reference.py")
+}
 # Read by the schema's own cross-field checks: a bound on another field.
 READ_BY_VALIDATION = {("grid_strategy", "max_dca_per_pyramid"): 'info.data.get("max_dca_per_pyramid")'}
 
@@ -66,7 +69,7 @@ def test_every_config_field_is_read_by_some_code() -> None:
 
 
 def test_fields_read_only_by_validation_really_are() -> None:
-    schema = (ROOT / "trading" / "config_sections.py").read_text(encoding="utf-8")
+    schema = "".join(path.read_text(encoding="utf-8") for path in SCHEMA_FILES)
     for (section, field), use in READ_BY_VALIDATION.items():
         assert field in SECTIONS[section].model_fields and use in schema
 

@@ -15,7 +15,7 @@ from .. import events
 from ..backup import BackupError
 from ..backup.schedule import auto_name, is_due, to_delete
 from ..backup.service import Done, create_backup
-from ..config_sections import BackupSettings
+from ..config_operations import BackupSettings
 from .loop import Engine
 
 log = logging.getLogger(__name__)
