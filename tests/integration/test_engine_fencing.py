@@ -128,3 +128,39 @@ def test_a_suspended_engine_retries_the_lock_only_every_few_seconds(engine, cloc
     engine.tick()
     assert len(attempts) == 2
     assert attempts[1] - attempts[0] >= RETRY_EVERY - timedelta(seconds=0.5)
+
+
+def test_a_stale_engine_cannot_book_an_order_the_engine_that_took_over_has_booked(
+    driver, engine, clock, monkeypatch
+):
+    """The lease is lost while a request is in flight (the lock's connection drops in a network
+    blip that also slows the exchange). The new engine looks the order up by its client id and
+    books its fill; when the stale engine's answer finally arrives, booking it again would double
+    the position, and the exit would then sell what was never bought."""
+    from trading import invariants
+    from trading.engine import sending
+
+    newer = Engine(EngineContext(clock=clock), use_lock=False)
+    real_send_all = sending.send_all  # the paper venue takes a batch in one call
+    taken_over = []
+
+    def answers_after_a_takeover(ctx, batch, account):
+        outcomes = real_send_all(ctx, batch, account)  # the exchange took (and filled) the entry
+        if ctx is engine.ctx and not taken_over:
+            taken_over.append(batch[0].client_order_id)
+            newer.take_over()
+            newer.reconcile()  # finds it SUBMITTING, looks it up by client id, books the fill
+        return outcomes
+
+    monkeypatch.setattr(sending, "send_all", answers_after_a_takeover)
+    driver.webhook(price="43000")
+    engine.tick()
+
+    assert taken_over, "the entry order was never sent"
+    assert engine.suspended and "no longer current" in engine.suspended
+    entry = Order.objects.get(client_order_id=taken_over[0])
+    assert entry.filled_qty == entry.qty  # booked once, by the engine that holds the lease
+    leg = entry.leg
+    assert leg.filled_qty == entry.qty
+    report = invariants.check(clock(), drained=False)
+    assert report.ok, report.problems

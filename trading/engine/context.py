@@ -95,7 +95,7 @@ class EngineContext:
     def write(self, *, lazy: bool = False) -> Iterator[None]:
         """One engine transaction: all of it commits, or none of it; orders leave only after commit.
 
-        `lazy`: on PostgreSQL its commit need not wait for the disk (`orders.commit_lazily` says
+        `lazy`: on PostgreSQL its commit need not wait for the disk (`fencing.LAZY_COMMIT` says
         which transactions may; a decision whose orders leave after a durable commit of their own).
 
         The outermost block checks the lease first (a stale engine fails here, before any write).

@@ -3,9 +3,9 @@
 The process lock (PostgreSQL advisory lock, or a lock file next to SQLite) decides which engine
 should run. It can vanish under a running engine — a dropped database connection silently releases
 an advisory lock — and the engine would not know until it looked. So every engine takes a lease
-when it gets the lock: `EngineLease.epoch` goes up by one. Each transaction that inserts or sends
-an order first checks, inside that transaction, that the epoch is still its own (`fence`). A newer
-engine has bumped it, so the stale engine's transaction raises `LeaseLost` and rolls back.
+when it gets the lock: `EngineLease.epoch` goes up by one. Each transaction that inserts, sends or
+books an order first checks, inside that transaction, that the epoch is still its own (`fence`). A
+newer engine has bumped it, so the stale engine's transaction raises `LeaseLost` and rolls back.
 
 On PostgreSQL the fence is an UPDATE of the lease row: it holds the row lock until commit, so a
 takeover (which updates the same row) is ordered strictly before or after the whole transaction.
@@ -38,7 +38,7 @@ def fence(epoch: int, *, lazy: bool = False) -> None:
     """Raise LeaseLost unless `epoch` is still the current lease (call inside the transaction).
 
     `lazy`: on PostgreSQL the transaction's commit also returns before its WAL is on disk (see
-    `orders.commit_lazily` for which transactions may), set in the fence's own round trip. Every
+    `LAZY_COMMIT` for which transactions may), set in the fence's own round trip. Every
     engine transaction starts here, so this is plain SQL: the ORM's compilation cost more than the
     statement itself, and one round trip fewer per signal shows in a backlog's drain rate.
     """
@@ -60,6 +60,13 @@ def fence(epoch: int, *, lazy: bool = False) -> None:
     )
 
 
+# Lazy commits (`ctx.write(lazy=True)`): on PostgreSQL the transaction's commit returns before its
+# WAL is on disk. Only for transactions a database crash may lose without harm: a decision that sent
+# nothing is made again from the inbox, a booked report is looked up again by client id. Every
+# request follows a durable commit (`sending.mark_submitting`), which flushes everything committed
+# before it, so an exchange never sees more than the database durably holds. A killed engine loses
+# nothing either way: the server has the commit. Only the outermost block decides: one nested in
+# someone else's transaction leaves it as it is (`owns_transaction`).
 LAZY_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 
 

@@ -72,7 +72,7 @@ def apply_signal(ctx: EngineContext, signal: Signal) -> None:
     the signal processed and its orders waiting in the queue with their client ids.
     """
     try:
-        # Lazy: its orders leave after a durable commit of their own (`orders.commit_lazily`).
+        # Lazy: its orders leave after a durable commit of their own (`fencing.LAZY_COMMIT`).
         with ctx.write(lazy=True), events.batched():
             status, reason, group = _apply(ctx, signal)
             crashpoints.reached("signal_applied")

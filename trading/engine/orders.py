@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from exchanges.core.adapter import ExchangeAdapter, ExchangeError, OrderReport, OrderStatus
 from exchanges.models import ExchangeAccount
@@ -24,7 +24,7 @@ from ..core.precision import order_violations
 from ..core.types import MarketRules, OrderSide
 from ..models import DcaLeg, Order, OrderState, PositionGroup
 from ..models.orders import LIVE_ORDER_STATES
-from . import fencing, fills, order_states
+from . import fills, order_states
 from .context import EngineContext
 
 _STATE_FROM_REPORT = {
@@ -42,21 +42,6 @@ def _next_attempt(group: PositionGroup, pyramid: int | None, leg: int | None, pu
     else:
         qs = qs.filter(leg__isnull=True)
     return qs.count()
-
-
-def commit_lazily() -> None:
-    """On PostgreSQL, let the current transaction's commit return before its WAL is on disk.
-
-    Only for transactions a database crash may lose without harm: a decision that sent nothing is
-    made again from the inbox, a booked report is looked up again by client id. Every request
-    follows a durable commit (`sending.mark_submitting`), which flushes everything committed
-    before it, so an exchange never sees more than the database durably holds. A killed engine
-    loses nothing either way: the server has the commit. Only the outermost block decides: one
-    nested in someone else's transaction leaves it as it is.
-    """
-    if fencing.owns_transaction():
-        with connection.cursor() as cursor:
-            cursor.execute(fencing.LAZY_COMMIT)
 
 
 def fenced(ctx: EngineContext) -> AbstractContextManager[None]:
@@ -164,12 +149,19 @@ def book_reports(
     reports: list[tuple[Order, OrderReport]],
     before_each: Callable[[Order, OrderReport], None] | None = None,
 ) -> None:
-    """Book reports on orders the caller holds fresh, in one transaction (no savepoint inside
-    another: nothing in between catches an error) with one `fills.Book` for all of them."""
+    """Book reports on orders the caller holds fresh, in one fenced transaction with one
+    `fills.Book` for all of them.
+
+    Fenced like every write that moves money: the caller's rows are only fresh while this engine
+    holds the lease. A stale engine whose request outlived a takeover would otherwise book a fill
+    the new engine has already booked (it looks SUBMITTING orders up by client id), doubling the
+    position; now its write fails with LeaseLost and the new engine's booking stands. Lazy: lost in
+    a database crash, a report is looked up again by client id (on PostgreSQL the laziness rides
+    on the fence's round trip: no statement more than the `SET LOCAL` it replaces).
+    """
     if not reports:
         return
-    with transaction.atomic(savepoint=False), events.batched():
-        commit_lazily()  # lost in a database crash, a report is looked up again by client id
+    with ctx.write(lazy=True), events.batched():
         book = fills.Book(order for order, _ in reports)
         for order, report in reports:
             if before_each is not None:

@@ -106,7 +106,7 @@ def try_promote(ctx: EngineContext, entry: QueueEntry, force: bool, how: str = "
     if blocked_reason(ctx, entry, force) is not None:
         return False
     try:
-        # Lazy: its orders leave after a durable commit of their own (`orders.commit_lazily`).
+        # Lazy: its orders leave after a durable commit of their own (`fencing.LAZY_COMMIT`).
         with ctx.write(lazy=True), events.batched():
             return _promote(ctx, entry, force, how)
     except AlreadyApplied:
