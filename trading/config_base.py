@@ -15,10 +15,10 @@ from pydantic_core import PydanticCustomError
 
 MASK = "********"
 
-_Path = tuple[str | int, ...]
+ConfigPath = tuple[str | int, ...]
 
 
-def _rule_error(problems: list[tuple[_Path, str]]) -> PydanticCustomError:
+def rule_error(problems: list[tuple[ConfigPath, str]]) -> PydanticCustomError:
     # A Python validator can raise only one pydantic error; the individual problems ride along in
     # the context so `_errors_from` can report each one under its own dotted path.
     return PydanticCustomError(
@@ -37,6 +37,6 @@ def _ip_or_cidr(value: str) -> str:
 IpOrCidr = Annotated[str, annotated_types.MinLen(1), AfterValidator(_ip_or_cidr)]
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     # frozen: a loaded config is shared by the engine loop and views; a change is a new document.
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)

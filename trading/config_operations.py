@@ -12,13 +12,13 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .config_base import MASK, IpOrCidr, _Path, _rule_error, _Section
+from .config_base import MASK, ConfigPath, IpOrCidr, Section, rule_error
 
 # TradingView's documented webhook sender addresses.
 TRADINGVIEW_WEBHOOK_IPS: tuple[str, ...] = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO",
         description="Level of the process log (stderr): messages below it are dropped. LOG_LEVEL in the"
@@ -39,7 +39,7 @@ class LoggingSettings(_Section):
     )
 
 
-class SecuritySettings(_Section):
+class SecuritySettings(Section):
     webhook_secret: str = Field(
         "",
         description="Shared secret every webhook must carry; empty = not set. Shown masked.",
@@ -94,7 +94,7 @@ class SecuritySettings(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> SecuritySettings:
-        problems: list[tuple[_Path, str]] = []
+        problems: list[tuple[ConfigPath, str]] = []
         if self.require_hmac and not self.webhook_secret:
             problems.append((("require_hmac",), "needs webhook_secret to be set (the HMAC is keyed with it)"))
         if self.ip_allowlist_enabled and not self.ip_allowlist:
@@ -102,11 +102,11 @@ class SecuritySettings(_Section):
                 (("ip_allowlist",), "must list at least one address while ip_allowlist_enabled is on")
             )
         if problems:
-            raise _rule_error(problems)
+            raise rule_error(problems)
         return self
 
 
-class UiSettings(_Section):
+class UiSettings(Section):
     theme: Literal["dark", "light"] = Field("dark", description="Colour theme of the dashboard.")
     realtime_update_ms: int = Field(
         500, ge=100, le=10000, description="Minimum interval between live dashboard updates."
@@ -116,7 +116,7 @@ class UiSettings(_Section):
     )
 
 
-class AnalyticsSettings(_Section):
+class AnalyticsSettings(Section):
     snapshot_interval_sec: int = Field(
         60,
         ge=10,
@@ -134,7 +134,7 @@ class AnalyticsSettings(_Section):
     )
 
 
-class BackupSettings(_Section):
+class BackupSettings(Section):
     auto_daily: bool = Field(
         False,
         description="Write one backup a day (config.json, a database snapshot, the logs) into directory;"

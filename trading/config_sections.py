@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from trading.core.types import TpMode
 
-from .config_base import MASK, _Path, _rule_error, _Section  # noqa: F401 - MASK: re-exported
+from .config_base import MASK, ConfigPath, Section, rule_error  # noqa: F401 - MASK: re-exported
 from .config_operations import (  # noqa: F401 - TRADINGVIEW_WEBHOOK_IPS: re-exported
     TRADINGVIEW_WEBHOOK_IPS,
     AnalyticsSettings,
@@ -65,7 +65,7 @@ class ConfigInvalid(Exception):
         super().__init__(f"invalid configuration ({len(errors)} error(s)): {summary}")
 
 
-class AppSettings(_Section):
+class AppSettings(Section):
     mode: Literal["paper", "live"] = Field(
         "paper",
         description="paper: new positions open only where no real money is at stake (the paper exchange,"
@@ -91,7 +91,7 @@ class AppSettings(_Section):
     )
 
 
-class ExchangeSettings(_Section):
+class ExchangeSettings(Section):
     default_account: str = Field(
         "paper",
         min_length=1,
@@ -147,24 +147,24 @@ class ExchangeSettings(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExchangeSettings:
-        problems: list[tuple[_Path, str]] = []
+        problems: list[tuple[ConfigPath, str]] = []
         if self.precision_stale_after_sec <= self.precision_refresh_sec:
             # Otherwise rules would go stale between two refreshes and every signal would be held.
             problems.append((("precision_stale_after_sec",), "must be greater than precision_refresh_sec"))
         if self.paper_feed == "replay" and not self.paper_replay_file:
             problems.append((("paper_replay_file",), "is required when paper_feed is replay"))
         if problems:
-            raise _rule_error(problems)
+            raise rule_error(problems)
         return self
 
 
-class ExecutionPoolSettings(_Section):
+class ExecutionPoolSettings(Section):
     max_open_groups: int = Field(
         10, ge=1, le=1000, description="Position groups open at once; further signals wait in the queue."
     )
 
 
-class DcaLevelSettings(_Section):
+class DcaLevelSettings(Section):
     # Bounds live in `_ladder_problems`, not on the fields, so a bad ladder is reported in full
     # (a per-field failure would stop pydantic before the cross-level checks ran).
     gap_percent: Decimal = Field(
@@ -182,13 +182,15 @@ class DcaLevelSettings(_Section):
     )
 
 
-def _ladder_problems(levels: tuple[DcaLevelSettings, ...], max_levels: int | None) -> list[tuple[_Path, str]]:
+def _ladder_problems(
+    levels: tuple[DcaLevelSettings, ...], max_levels: int | None
+) -> list[tuple[ConfigPath, str]]:
     """Every way a DCA ladder breaks the rules, as (path within the list, message)."""
     # Emptiness is checked here rather than with min_length: pydantic adds a misleading
     # "at least 1 item" error whenever any item fails.
     if not levels:
         return [((), "needs at least one level (DCA0)")]
-    problems: list[tuple[_Path, str]] = []
+    problems: list[tuple[ConfigPath, str]] = []
     if max_levels is not None and len(levels) > max_levels:
         problems.append(((), f"{len(levels)} levels configured but max_dca_per_pyramid is {max_levels}"))
     for i, level in enumerate(levels):
@@ -216,7 +218,7 @@ _DEFAULT_LADDER = tuple(
 )
 
 
-class GridStrategySettings(_Section):
+class GridStrategySettings(Section):
     max_pyramids_per_group: int = Field(
         5, ge=1, le=20, description="Pyramids (repeat entry signals) a position group may add."
     )
@@ -265,11 +267,11 @@ class GridStrategySettings(_Section):
     ) -> tuple[DcaLevelSettings, ...]:
         problems = _ladder_problems(levels, info.data.get("max_dca_per_pyramid"))
         if problems:
-            raise _rule_error(problems)
+            raise rule_error(problems)
         return levels
 
 
-class WaitingRuleSettings(_Section):
+class WaitingRuleSettings(Section):
     queue_replace_same_symbol: bool = Field(
         True, description="A new queued signal for a symbol already waiting replaces the older one."
     )
@@ -297,17 +299,17 @@ class WaitingRuleSettings(_Section):
         if not rules:
             raise PydanticCustomError("empty", "needs at least one rule")
         seen: set[str] = set()
-        problems: list[tuple[_Path, str]] = []
+        problems: list[tuple[ConfigPath, str]] = []
         for i, rule in enumerate(rules):
             if rule in seen:
                 problems.append(((i,), f"{rule} is listed twice"))
             seen.add(rule)
         if problems:
-            raise _rule_error(problems)
+            raise rule_error(problems)
         return rules
 
 
-class RiskEngineSettings(_Section):
+class RiskEngineSettings(Section):
     enabled: bool = Field(True, description="Let the risk engine close losing groups against winners.")
     require_full_pyramids: bool = Field(
         True, description="Only groups that used all their pyramids are eligible for a risk close."
@@ -347,7 +349,7 @@ class RiskEngineSettings(_Section):
     evaluate_on_fill: bool = Field(True, description="Also run the risk engine right after any fill.")
 
 
-class EngineConfig(_Section):
+class EngineConfig(Section):
     version: int = Field(
         CONFIG_VERSION, ge=1, le=CONFIG_VERSION, description="Format version of this document."
     )
@@ -364,10 +366,10 @@ class EngineConfig(_Section):
     backup: BackupSettings = Field(default_factory=BackupSettings)
 
 
-def _sections() -> dict[str, type[_Section]]:
-    found: dict[str, type[_Section]] = {}
+def _sections() -> dict[str, type[Section]]:
+    found: dict[str, type[Section]] = {}
     for name, info in EngineConfig.model_fields.items():
-        if isinstance(info.annotation, type) and issubclass(info.annotation, _Section):
+        if isinstance(info.annotation, type) and issubclass(info.annotation, Section):
             found[name] = info.annotation
     return found
 
